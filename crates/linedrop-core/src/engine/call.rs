@@ -1,0 +1,149 @@
+//! The engine's per-call state.
+
+use std::time::{Duration, Instant};
+
+use crate::ids::{AppId, CallHandle, CallId, LineId};
+use crate::info::{Direction, Holder, Privilege, StateTimes};
+use crate::policy::LinePolicy;
+use crate::state::CallState;
+use crate::termination::Termination;
+use crate::time::Now;
+
+/// One call as the engine keeps it, from creation until it is `Idle` and its last handle is
+/// released.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) id: CallId,
+    pub(crate) direction: Direction,
+    pub(crate) line: LineId,
+    pub(crate) local: String,
+    pub(crate) remote: String,
+    pub(crate) state: CallState,
+    /// When each state was entered; durations come from the monotonic part.
+    pub(crate) entered: [Option<Now>; 8],
+    /// Written once, by the first cause.
+    pub(crate) termination: Option<Termination>,
+    pub(crate) late_causes: u32,
+    /// Every handle to this call, in the order they were given out.
+    pub(crate) holders: Vec<HolderEntry>,
+    /// The line's limits, copied at creation so a later line change cannot move a deadline
+    /// the engine has already promised.
+    pub(crate) policy: LinePolicy,
+    /// The provider's bound on `Disconnected`, copied at creation for the same reason.
+    pub(crate) teardown_bound: Duration,
+    /// The armed deadline of the current state (mirrors the engine's timer set).
+    pub(crate) deadline: Option<Instant>,
+    /// An inbound call we have answered (a second answer is refused).
+    pub(crate) answered: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HolderEntry {
+    pub(crate) handle: CallHandle,
+    pub(crate) app: AppId,
+    pub(crate) privilege: Privilege,
+}
+
+impl Call {
+    pub(crate) fn entered_at(&self, state: CallState) -> Option<Now> {
+        self.entered[state.index()]
+    }
+
+    pub(crate) fn created_at(&self) -> Now {
+        let first = match self.direction {
+            Direction::Outbound => CallState::Dialing,
+            Direction::Inbound => CallState::Offering,
+        };
+        // Invariant: a call is created by entering its first state.
+        self.entered_at(first)
+            .expect("a call enters its first state at creation")
+    }
+
+    pub(crate) fn holder(&self, handle: CallHandle) -> Option<&HolderEntry> {
+        self.holders.iter().find(|h| h.handle == handle)
+    }
+
+    pub(crate) fn owners(&self) -> usize {
+        self.holders
+            .iter()
+            .filter(|h| h.privilege == Privilege::Owner)
+            .count()
+    }
+
+    pub(crate) fn is_sole_owner(&self, handle: CallHandle) -> bool {
+        self.owners() == 1
+            && self
+                .holder(handle)
+                .is_some_and(|h| h.privilege == Privilege::Owner)
+    }
+
+    pub(crate) fn public_holders(&self) -> Vec<Holder> {
+        self.holders
+            .iter()
+            .map(|h| Holder {
+                app: h.app,
+                privilege: h.privilege,
+            })
+            .collect()
+    }
+
+    pub(crate) fn state_times(&self) -> StateTimes {
+        StateTimes(self.entered.map(|n| n.map(|n| n.wall)))
+    }
+
+    /// When the current state's limit expires, from the copied policy.
+    pub(crate) fn state_deadline(&self) -> Option<Instant> {
+        let since = |s: CallState| self.entered_at(s).map(|n| n.instant);
+        match self.state {
+            CallState::Dialing | CallState::Proceeding | CallState::Ringback => {
+                since(CallState::Dialing).map(|t| t + self.policy.no_answer)
+            }
+            CallState::Offering | CallState::Accepted => {
+                since(CallState::Offering).map(|t| t + self.policy.offer_timeout)
+            }
+            CallState::Connected => {
+                since(CallState::Connected).map(|t| t + self.policy.max_duration)
+            }
+            CallState::Disconnected => {
+                since(CallState::Disconnected).map(|t| t + self.teardown_bound)
+            }
+            CallState::Idle => None,
+        }
+    }
+
+    /// The latest instant this call can reach `Idle`, whatever the far end does: the
+    /// current state's limit, then (for a call not yet connected) a whole connected call,
+    /// then a whole teardown.
+    pub(crate) fn idle_deadline(&self) -> Instant {
+        if self.state == CallState::Idle {
+            // Invariant: entering Idle records its time.
+            return self
+                .entered_at(CallState::Idle)
+                .expect("idle has a time")
+                .instant;
+        }
+        // Invariant: every non-idle state has a deadline (state_deadline covers them all).
+        let current = self.state_deadline().expect("every live state is bounded");
+        match self.state {
+            CallState::Disconnected => current,
+            CallState::Connected => current + self.teardown_bound,
+            _ => current + self.policy.max_duration + self.teardown_bound,
+        }
+    }
+
+    /// From creation to connection, or to the end if it never connected.
+    pub(crate) fn setup_duration(&self) -> Option<Duration> {
+        let start = self.created_at().instant;
+        let end = self
+            .entered_at(CallState::Connected)
+            .or_else(|| self.entered_at(CallState::Disconnected))?;
+        Some(end.instant.saturating_duration_since(start))
+    }
+
+    /// From connection to the end.
+    pub(crate) fn talk_duration(&self) -> Option<Duration> {
+        let start = self.entered_at(CallState::Connected)?;
+        let end = self.entered_at(CallState::Disconnected)?;
+        Some(end.instant.saturating_duration_since(start.instant))
+    }
+}

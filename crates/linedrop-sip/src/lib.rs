@@ -1,0 +1,1 @@
+//! SIP for linedrop (in progress).

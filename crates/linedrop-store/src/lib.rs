@@ -1,0 +1,1 @@
+//! Durable call records for linedrop (in progress).
