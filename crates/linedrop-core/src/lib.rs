@@ -78,6 +78,8 @@
 //! assert!(engine.ledger().is_quiescent());
 //! ```
 
+#![warn(clippy::unwrap_used)]
+
 mod cause;
 mod engine;
 mod error;
@@ -104,7 +106,7 @@ pub use event::{AppEvent, EventKind, RecordUpdate};
 pub use ids::{AppId, CallHandle, CallId, CallIds, LineId};
 pub use info::{CallInfo, Direction, Holder, Privilege, StateTimes};
 pub use ledger::Ledger;
-pub use loopback::LoopbackProvider;
+pub use loopback::{LoopbackProvider, UNAVAILABLE_HOST};
 pub use policy::{LineConfig, LinePolicy};
 pub use provider::{Placement, Provider, ProviderEvent, ProviderFacts, ProviderLedger};
 pub use state::CallState;

@@ -20,6 +20,9 @@ use crate::state::CallState;
 use crate::termination::Termination;
 use crate::time::Now;
 
+/// Calls to an address ending in this host are refused as if the provider had no route.
+pub const UNAVAILABLE_HOST: &str = "@unavailable.invalid";
+
 /// The in-memory provider. See the module docs.
 #[derive(Debug)]
 pub struct LoopbackProvider {
@@ -145,6 +148,12 @@ impl LoopbackProvider {
         }
     }
 
+    /// Queues a provider event as if the wire had produced it, for races the scripted far
+    /// end cannot stage by itself (a BYE crossing ours, a duplicate report).
+    pub fn inject(&mut self, event: ProviderEvent) {
+        self.events.push_back(event);
+    }
+
     fn scripted_live(&self, call: CallId) -> bool {
         self.legs
             .get(&call)
@@ -191,6 +200,9 @@ impl Provider for LoopbackProvider {
     fn place(&mut self, _now: Now, call: CallId, p: &Placement) -> Result<(), ProviderError> {
         if !p.to.contains('@') {
             return Err(ProviderError::BadAddress(format!("{} has no host", p.to)));
+        }
+        if p.to.ends_with(UNAVAILABLE_HOST) {
+            return Err(ProviderError::Unavailable(format!("no route to {}", p.to)));
         }
         let peer = match self.lines.get(&p.to) {
             Some(&line) => {
