@@ -1,0 +1,355 @@
+//! The record writer: a dedicated thread that owns a [`Store`] and commits records in
+//! batches, so the call path only ever pushes onto a channel.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use linedrop_core::{CallId, RecordUpdate};
+
+use crate::error::StoreError;
+use crate::record::Record;
+use crate::store::Store;
+
+/// The position of a record in the writer's stream: the first record sent is 1, and each
+/// later one is one more. Every record at or below [`RecordWriter::durable`] is committed.
+pub type Seq = u64;
+
+/// The default most records per transaction: large enough that one commit's fixed cost is
+/// shared by a burst, small enough that a transaction never holds the lock for long.
+pub const DEFAULT_MAX_BATCH: usize = 512;
+
+/// How many times the writer tries the last batch when closing before it gives up and
+/// reports the records it could not write.
+const CLOSE_ATTEMPTS: u32 = 3;
+
+/// What one committed batch made durable, given to [`WriterConfig::on_commit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Commit<'a> {
+    /// Every record up to and including this [`Seq`] is now durable.
+    pub through: Seq,
+    /// How many records the batch held.
+    pub records: usize,
+    /// The calls whose completed (`Ended`) record the batch held, in send order.
+    pub completed: &'a [CallId],
+}
+
+/// A callback run on the writer thread after each commit.
+pub type OnCommit = Box<dyn FnMut(&Commit<'_>) + Send>;
+
+/// How a [`RecordWriter`] batches, and whom it tells.
+#[derive(Default)]
+pub struct WriterConfig {
+    /// The most records per transaction; 0 means [`DEFAULT_MAX_BATCH`].
+    pub max_batch: usize,
+    /// Called after each commit, on the writer thread: how the daemon learns that a call's
+    /// `Ended` record is durable (to measure BYE-to-record latency with its own clock)
+    /// without polling. It must be quick: the next batch waits for it.
+    pub on_commit: Option<OnCommit>,
+}
+
+impl std::fmt::Debug for WriterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterConfig")
+            .field("max_batch", &self.max_batch)
+            .field("on_commit", &self.on_commit.is_some())
+            .finish()
+    }
+}
+
+/// The writer's counters, for the ledger, metrics and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Records accepted by [`RecordWriter::send`].
+    pub sent: u64,
+    /// Records committed.
+    pub committed: u64,
+    /// Transactions committed (each one batch).
+    pub batches: u64,
+    /// Commits that failed; their records stay queued and are tried again.
+    pub failed_commits: u64,
+    /// The most recent commit failure.
+    pub last_error: Option<StoreError>,
+}
+
+impl WriterStats {
+    /// Records sent but not yet committed: the backlog a metric should alert on.
+    pub fn queued(&self) -> u64 {
+        self.sent.saturating_sub(self.committed)
+    }
+}
+
+/// What the sender side holds under one lock, so a record's [`Seq`] and its place in the
+/// channel always agree even with several sending threads.
+struct Sending {
+    /// `None` once closing has begun.
+    tx: Option<Sender<Record>>,
+    /// The last [`Seq`] handed out.
+    last: Seq,
+}
+
+/// What the writer thread reports back.
+#[derive(Default)]
+struct Progress {
+    stats: WriterStats,
+    /// The highest [`Seq`] known durable.
+    durable: Seq,
+    /// The thread has ended (closed, failed at close, or panicked).
+    stopped: bool,
+}
+
+struct Shared {
+    progress: Mutex<Progress>,
+    /// Signalled whenever `progress` changes.
+    changed: Condvar,
+}
+
+/// Takes a lock whose holder may have panicked: every guarded value here is a set of
+/// counters updated in single assignments, so it is consistent whatever happened.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Commits [`RecordUpdate`]s on a dedicated thread, in batches.
+///
+/// The channel is unbounded: the call path never blocks and a record is never dropped to
+/// make room. The cost is memory while the disk lags, which [`WriterStats::queued`] shows.
+/// A failed commit keeps its records and retries with a growing pause (up to a second);
+/// [`RecordWriter::flush`] reports the failure instead of waiting through it.
+///
+/// Closing ([`RecordWriter::close`], or dropping the writer) commits everything sent and
+/// joins the thread.
+pub struct RecordWriter {
+    sending: Mutex<Sending>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<Result<(), StoreError>>>,
+}
+
+impl std::fmt::Debug for RecordWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordWriter")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordWriter {
+    /// Starts the writer thread, which owns `store` from now on.
+    pub fn spawn<S: Store + Send + 'static>(
+        store: S,
+        config: WriterConfig,
+    ) -> Result<Self, StoreError> {
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            progress: Mutex::new(Progress::default()),
+            changed: Condvar::new(),
+        });
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("linedrop-records".into())
+            .spawn(move || run(store, rx, &thread_shared, config))
+            .map_err(|e| StoreError::Backend(format!("cannot start the record writer: {e}")))?;
+        Ok(Self {
+            sending: Mutex::new(Sending {
+                tx: Some(tx),
+                last: 0,
+            }),
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues an engine update for the line at `line_address`; never blocks. Returns the
+    /// record's [`Seq`], to wait on with [`RecordWriter::wait_durable`].
+    pub fn send(&self, update: RecordUpdate, line_address: &str) -> Result<Seq, StoreError> {
+        self.send_record(Record::from_update(update, line_address))
+    }
+
+    /// Queues a record; never blocks. A record the store cannot represent is refused here,
+    /// with [`StoreError::InvalidRecord`], so it can never wedge the writer.
+    pub fn send_record(&self, record: Record) -> Result<Seq, StoreError> {
+        record.validate()?;
+        let mut sending = lock(&self.sending);
+        let seq = sending.last + 1;
+        let tx = sending.tx.as_ref().ok_or(StoreError::Closed)?;
+        tx.send(record).map_err(|_| StoreError::Closed)?;
+        sending.last = seq;
+        Ok(seq)
+    }
+
+    /// The highest [`Seq`] that is durable.
+    pub fn durable(&self) -> Seq {
+        lock(&self.shared.progress).durable
+    }
+
+    /// Waits up to `timeout` for record `seq` to be durable; true if it is.
+    pub fn wait_durable(&self, seq: Seq, timeout: Duration) -> bool {
+        let progress = lock(&self.shared.progress);
+        let (progress, _) = self
+            .shared
+            .changed
+            .wait_timeout_while(progress, timeout, |p| p.durable < seq && !p.stopped)
+            .unwrap_or_else(PoisonError::into_inner);
+        progress.durable >= seq
+    }
+
+    /// Blocks until every record sent before this call is committed. Returns the error
+    /// instead if a commit fails meanwhile (the records stay queued and are retried) or the
+    /// thread has stopped.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let target = lock(&self.sending).last;
+        let progress = lock(&self.shared.progress);
+        let failures = progress.stats.failed_commits;
+        let progress = self
+            .shared
+            .changed
+            .wait_while(progress, |p| {
+                p.durable < target && !p.stopped && p.stats.failed_commits == failures
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        if progress.durable >= target {
+            Ok(())
+        } else {
+            Err(progress
+                .stats
+                .last_error
+                .clone()
+                .unwrap_or(StoreError::Closed))
+        }
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> WriterStats {
+        let sent = lock(&self.sending).last;
+        let mut stats = lock(&self.shared.progress).stats.clone();
+        stats.sent = sent;
+        stats
+    }
+
+    /// Commits everything sent and stops the thread. An error means some records could
+    /// not be written (it says how many) or the thread panicked.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), StoreError> {
+        // Dropping the sender lets the thread drain the channel and then see it closed.
+        lock(&self.sending).tx = None;
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Backend("record writer panicked".into()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RecordWriter {
+    fn drop(&mut self) {
+        // Nowhere to report from a drop; the error is kept in the stats for anyone still
+        // holding them, and `close` exists for callers who want it.
+        let _ = self.stop();
+    }
+}
+
+/// Marks the writer stopped when the thread ends, by return or by panic, so no waiter
+/// waits for a thread that is gone.
+struct StopGuard<'a>(&'a Shared);
+
+impl Drop for StopGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.progress).stopped = true;
+        self.0.changed.notify_all();
+    }
+}
+
+/// The pause after the `n`th failure in a row: 10 ms doubling to one second.
+fn backoff(n: u32) -> Duration {
+    Duration::from_millis(10u64 << n.min(7)).min(Duration::from_secs(1))
+}
+
+/// The writer thread: batch whatever is queued, commit, repeat until the channel closes
+/// and everything in it is written.
+fn run<S: Store>(
+    mut store: S,
+    rx: Receiver<Record>,
+    shared: &Shared,
+    mut config: WriterConfig,
+) -> Result<(), StoreError> {
+    let _guard = StopGuard(shared);
+    // Rebound after the guard so it drops first: once `stopped` is visible, the channel is
+    // already closed and every later send fails with `Closed`.
+    let rx = rx;
+    let max_batch = match config.max_batch {
+        0 => DEFAULT_MAX_BATCH,
+        n => n,
+    };
+    let mut pending: VecDeque<Record> = VecDeque::new();
+    let mut next_seq: Seq = 1;
+    let mut open = true;
+    let mut failures_in_row = 0;
+    loop {
+        if pending.is_empty() {
+            if !open {
+                return Ok(());
+            }
+            match rx.recv() {
+                Ok(record) => pending.push_back(record),
+                Err(_) => return Ok(()),
+            }
+        }
+        // Take only what is already queued: a batch is what piled up during the last
+        // commit, so a lone record is committed at once and a burst shares a transaction.
+        while open && pending.len() < max_batch {
+            match rx.try_recv() {
+                Ok(record) => pending.push_back(record),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => open = false,
+            }
+        }
+        let n = pending.len().min(max_batch);
+        let batch = &pending.make_contiguous()[..n];
+        match store.apply(batch) {
+            Ok(()) => {
+                failures_in_row = 0;
+                let through = next_seq + n as Seq - 1;
+                next_seq = through + 1;
+                let completed: Vec<CallId> =
+                    batch.iter().filter(|r| r.completed).map(|r| r.id).collect();
+                pending.drain(..n);
+                {
+                    let mut progress = lock(&shared.progress);
+                    progress.durable = through;
+                    progress.stats.committed += n as u64;
+                    progress.stats.batches += 1;
+                }
+                shared.changed.notify_all();
+                if let Some(on_commit) = config.on_commit.as_mut() {
+                    on_commit(&Commit {
+                        through,
+                        records: n,
+                        completed: &completed,
+                    });
+                }
+            }
+            Err(e) => {
+                failures_in_row += 1;
+                {
+                    let mut progress = lock(&shared.progress);
+                    progress.stats.failed_commits += 1;
+                    progress.stats.last_error = Some(e.clone());
+                }
+                shared.changed.notify_all();
+                if !open && failures_in_row >= CLOSE_ATTEMPTS {
+                    return Err(StoreError::Backend(format!(
+                        "{} records not written at close: {e}",
+                        pending.len()
+                    )));
+                }
+                std::thread::sleep(backoff(failures_in_row));
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use linedrop_core::{CallId, Cause, Origin};
+use linedrop_store::{
+    Commit, Record, RecordPage, RecordQuery, RecordWriter, SqliteStore, Store, StoreError,
+    WriterConfig,
+};
+
+use crate::common::{at, created, ended, temp_db, DEADLINE};
+
+/// A config whose first commit waits until the test opens the gate, so that everything
+/// sent meanwhile is queued when the writer resumes: batching becomes deterministic.
+fn gated(max_batch: usize) -> (WriterConfig, mpsc::Sender<()>) {
+    let (open, gate) = mpsc::channel::<()>();
+    let mut first = true;
+    let config = WriterConfig {
+        max_batch,
+        on_commit: Some(Box::new(move |_: &Commit<'_>| {
+            if std::mem::take(&mut first) {
+                // A closed gate (test over) must not hang the writer either.
+                let _ = gate.recv_timeout(DEADLINE);
+            }
+        })),
+    };
+    (config, open)
+}
+
+#[test]
+fn a_burst_commits_in_few_transactions_and_flush_makes_it_durable() {
+    let (_dir, path) = temp_db();
+    let (config, gate) = gated(100);
+    let writer =
+        RecordWriter::spawn(SqliteStore::open(&path).expect("open"), config).expect("spawn");
+    for id in 1..=1001 {
+        writer.send_record(created(id, at(id))).expect("send");
+    }
+    gate.send(()).expect("open the gate");
+    writer.flush().expect("flush");
+
+    let stats = writer.stats();
+    assert_eq!(
+        (stats.sent, stats.committed, stats.queued()),
+        (1001, 1001, 0)
+    );
+    // The first record alone, then the 1000 that queued behind it in batches of 100.
+    assert_eq!(stats.batches, 11, "{stats:?}");
+    assert_eq!(writer.durable(), 1001);
+
+    // Durable means visible to another connection, before the writer closes.
+    let reader = SqliteStore::open(&path).expect("second connection");
+    assert_eq!(reader.count(), Ok(1001));
+    writer.close().expect("close");
+}
+
+#[test]
+fn commit_notices_name_the_completed_calls() {
+    let (notices, seen) = mpsc::channel::<(u64, Vec<CallId>)>();
+    let config = WriterConfig {
+        max_batch: 0,
+        on_commit: Some(Box::new(move |c: &Commit<'_>| {
+            let _ = notices.send((c.through, c.completed.to_vec()));
+        })),
+    };
+    let writer =
+        RecordWriter::spawn(SqliteStore::open_in_memory().expect("open"), config).expect("spawn");
+    writer.send_record(created(1, at(1))).expect("send");
+    writer.send_record(created(2, at(2))).expect("send");
+    let last = writer
+        .send_record(ended(2, at(2), Origin::Remote, Cause::Normal, None))
+        .expect("send");
+    assert_eq!(last, 3);
+
+    let mut completed = Vec::new();
+    let mut through = 0;
+    while through < last {
+        let (t, ids) = seen
+            .recv_timeout(DEADLINE)
+            .expect("a commit notice in time");
+        assert!(t > through, "notices advance");
+        through = t;
+        completed.extend(ids);
+    }
+    assert_eq!(completed, vec![CallId(2)]);
+    assert!(writer.wait_durable(last, DEADLINE));
+}
+
+#[test]
+fn the_writer_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<RecordWriter>();
+}
+
+#[test]
+fn flush_with_nothing_sent_returns_at_once() {
+    let writer = RecordWriter::spawn(
+        SqliteStore::open_in_memory().expect("open"),
+        WriterConfig::default(),
+    )
+    .expect("spawn");
+    writer.flush().expect("flush");
+    assert_eq!(writer.stats().batches, 0);
+}
+
+#[test]
+fn an_unrepresentable_record_is_refused_at_send() {
+    let writer = RecordWriter::spawn(
+        SqliteStore::open_in_memory().expect("open"),
+        WriterConfig::default(),
+    )
+    .expect("spawn");
+    let mut record = created(1, at(1));
+    record.id = CallId(u64::MAX);
+    assert!(matches!(
+        writer.send_record(record),
+        Err(StoreError::InvalidRecord(_))
+    ));
+    let mut record = created(1, at(1));
+    record.created_at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::MAX / 2);
+    assert!(matches!(
+        writer.send_record(record),
+        Err(StoreError::InvalidRecord(_))
+    ));
+    assert_eq!(writer.stats().sent, 0);
+}
+
+/// A store that fails every write while its switch is on.
+struct Flaky {
+    inner: SqliteStore,
+    failing: Arc<AtomicBool>,
+}
+
+impl Store for Flaky {
+    fn apply(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("disk full (simulated)".into()));
+        }
+        self.inner.apply(records)
+    }
+    fn get(&self, id: CallId) -> Result<Option<Record>, StoreError> {
+        self.inner.get(id)
+    }
+    fn query(&self, q: &RecordQuery) -> Result<RecordPage, StoreError> {
+        self.inner.query(q)
+    }
+    fn count(&self) -> Result<u64, StoreError> {
+        self.inner.count()
+    }
+    fn max_call_id(&self) -> Result<Option<u64>, StoreError> {
+        self.inner.max_call_id()
+    }
+    fn close_orphans(&mut self, at: SystemTime) -> Result<Vec<CallId>, StoreError> {
+        self.inner.close_orphans(at)
+    }
+    fn purge_completed_before(&mut self, before: SystemTime) -> Result<u64, StoreError> {
+        self.inner.purge_completed_before(before)
+    }
+}
+
+#[test]
+fn failed_commits_are_reported_and_retried_without_loss() {
+    let (_dir, path) = temp_db();
+    let failing = Arc::new(AtomicBool::new(true));
+    let store = Flaky {
+        inner: SqliteStore::open(&path).expect("open"),
+        failing: Arc::clone(&failing),
+    };
+    let writer = RecordWriter::spawn(store, WriterConfig::default()).expect("spawn");
+    for id in 1..=5 {
+        writer.send_record(created(id, at(id))).expect("send");
+    }
+    let err = writer.flush().expect_err("flush reports the failure");
+    assert_eq!(err, StoreError::Backend("disk full (simulated)".into()));
+    let stats = writer.stats();
+    assert!(stats.failed_commits >= 1);
+    assert_eq!((stats.committed, stats.queued()), (0, 5));
+    assert_eq!(stats.last_error, Some(err));
+
+    failing.store(false, Ordering::SeqCst);
+    // A commit already under way when the switch flipped may still fail once.
+    let flushed = (0..3).any(|_| writer.flush().is_ok());
+    assert!(flushed, "the retry succeeds");
+    assert_eq!(SqliteStore::open(&path).expect("reader").count(), Ok(5));
+    writer.close().expect("close");
+}
+
+#[test]
+fn close_reports_records_it_could_not_write() {
+    let store = Flaky {
+        inner: SqliteStore::open_in_memory().expect("open"),
+        failing: Arc::new(AtomicBool::new(true)),
+    };
+    let writer = RecordWriter::spawn(store, WriterConfig::default()).expect("spawn");
+    writer.send_record(created(1, at(1))).expect("send");
+    let err = writer.close().expect_err("nothing could be written");
+    assert!(err.to_string().contains("1 records not written"), "{err}");
+}
+
+#[test]
+fn a_dead_writer_refuses_sends_and_fails_flush() {
+    let config = WriterConfig {
+        max_batch: 0,
+        on_commit: Some(Box::new(|_: &Commit<'_>| {
+            panic!("callback bug (expected in test)")
+        })),
+    };
+    let writer =
+        RecordWriter::spawn(SqliteStore::open_in_memory().expect("open"), config).expect("spawn");
+    let seq = writer.send_record(created(1, at(1))).expect("send");
+    // The record commits, then the callback kills the thread.
+    assert!(writer.wait_durable(seq, DEADLINE));
+    match writer.send_record(created(2, at(2))) {
+        // Sent before the thread was gone: flush must not claim it durable.
+        Ok(_) => assert_eq!(writer.flush(), Err(StoreError::Closed)),
+        Err(e) => assert_eq!(e, StoreError::Closed),
+    }
+    assert_eq!(
+        writer.send_record(created(3, at(3))),
+        Err(StoreError::Closed)
+    );
+    assert!(writer.close().is_err(), "the panic is reported");
+}
+
+/// Not a test but a measurement: `cargo test --release -p linedrop-store --test store --
+/// --ignored --nocapture throughput`. Prints records per second through the writer into
+/// a file on this machine.
+#[test]
+#[ignore = "a measurement; run by hand in release mode"]
+fn throughput() {
+    const CALLS: u64 = 50_000;
+    let (_dir, path) = temp_db();
+    let writer = RecordWriter::spawn(
+        SqliteStore::open(&path).expect("open"),
+        WriterConfig::default(),
+    )
+    .expect("spawn");
+    let records: Vec<Record> = (1..=CALLS)
+        .flat_map(|id| {
+            [
+                created(id, at(id)),
+                ended(id, at(id), Origin::Local, Cause::Normal, None),
+            ]
+        })
+        .collect();
+    // A measurement's own clock reads; nothing here waits on time.
+    #[allow(clippy::disallowed_methods)]
+    let start = std::time::Instant::now();
+    for record in records {
+        writer.send_record(record).expect("send");
+    }
+    let sent = start.elapsed();
+    writer.flush().expect("flush");
+    let done = start.elapsed();
+    let stats = writer.stats();
+    println!(
+        "{} records ({CALLS} calls) in {done:?}: {:.0} records/s; sending took {sent:?} \
+         ({:.0} ns/record); {} transactions",
+        stats.committed,
+        stats.committed as f64 / done.as_secs_f64(),
+        sent.as_nanos() as f64 / stats.committed as f64,
+        stats.batches
+    );
+}
