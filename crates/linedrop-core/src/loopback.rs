@@ -305,7 +305,7 @@ impl Provider for LoopbackProvider {
         }
     }
 
-    fn close(&mut self, call: CallId) {
+    fn close(&mut self, _now: Now, call: CallId) {
         *self.closes.entry(call).or_default() += 1;
         self.legs.remove(&call);
         self.teardowns.retain(|(_, c)| *c != call);

@@ -136,7 +136,7 @@ pub trait Provider {
     fn end(&mut self, now: Now, call: CallId, how: &Termination);
 
     /// Frees everything the provider holds for `call`. Called exactly once per call.
-    fn close(&mut self, call: CallId);
+    fn close(&mut self, now: Now, call: CallId);
 
     /// The next thing that happened on the wire, if any.
     fn poll_event(&mut self) -> Option<ProviderEvent>;

@@ -381,7 +381,7 @@ impl<P: Provider> Engine<P> {
                 at: now.wall,
             };
             self.provider.end(now, id, &t);
-            self.provider.close(id);
+            self.provider.close(now, id);
             return;
         };
         let policy = l.config.policy;
@@ -581,7 +581,7 @@ impl<P: Provider> Engine<P> {
         if to == CallState::Idle {
             let info = self.call_info(&self.calls[&id]);
             self.records.push_back(RecordUpdate::Ended(info));
-            self.free_if_done(id);
+            self.free_if_done(now, id);
         }
     }
 
@@ -601,7 +601,7 @@ impl<P: Provider> Engine<P> {
 
     /// Frees the call once it is `Idle` and nobody holds it: the only place the provider's
     /// state is closed, so it happens exactly once.
-    fn free_if_done(&mut self, id: CallId) {
+    fn free_if_done(&mut self, now: Now, id: CallId) {
         let done = self
             .calls
             .get(&id)
@@ -612,7 +612,7 @@ impl<P: Provider> Engine<P> {
                     self.timers.remove(&(at, id));
                 }
             }
-            self.provider.close(id);
+            self.provider.close(now, id);
         }
     }
 

@@ -66,7 +66,7 @@ impl<P: Provider> Engine<P> {
         }
         self.handles.remove(handle.index, handle.generation);
         self.holders_changed(entry.call, None);
-        self.free_if_done(entry.call);
+        self.free_if_done(now, entry.call);
         self.pump(now);
         Ok(())
     }
