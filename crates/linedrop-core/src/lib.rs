@@ -107,7 +107,7 @@ pub use ids::{AppId, CallHandle, CallId, CallIds, LineId};
 pub use info::{CallInfo, Direction, Holder, Privilege, StateTimes};
 pub use ledger::Ledger;
 pub use loopback::{LoopbackProvider, UNAVAILABLE_HOST};
-pub use policy::{LineConfig, LinePolicy};
+pub use policy::{LineConfig, LinePolicy, Unattended};
 pub use provider::{Placement, Provider, ProviderEvent, ProviderFacts, ProviderLedger};
 pub use state::CallState;
 pub use termination::{Hangup, Termination};

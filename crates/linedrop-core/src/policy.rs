@@ -13,6 +13,26 @@ pub struct LinePolicy {
     pub offer_timeout: Duration,
     /// From connected; then the call ends with cause `max_duration`.
     pub max_duration: Duration,
+    /// What happens to an inbound call when no app owns the line.
+    pub unattended: Unattended,
+}
+
+/// What the engine does with an inbound call on a line no app owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unattended {
+    /// Refuse it (480, cause `unattended`): there is nobody to offer it to.
+    Offer,
+    /// Answer it; if `hold` is set, hang up that long after it connects (origin `policy`,
+    /// cause `normal`). Monitors of the line still see it.
+    Answer {
+        /// How long to stay connected before hanging up.
+        hold: Option<Duration>,
+    },
+    /// Refuse it with this final status (400-699).
+    Reject {
+        /// The SIP status.
+        status: u16,
+    },
 }
 
 impl Default for LinePolicy {
@@ -21,6 +41,7 @@ impl Default for LinePolicy {
             no_answer: Duration::from_secs(60),
             offer_timeout: Duration::from_secs(60),
             max_duration: Duration::from_secs(4 * 3600),
+            unattended: Unattended::Offer,
         }
     }
 }

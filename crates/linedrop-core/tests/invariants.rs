@@ -178,15 +178,34 @@ impl Sim {
             no_answer: Duration::from_secs(30),
             offer_timeout: Duration::from_secs(20),
             max_duration: Duration::from_secs(100),
+            unattended: Unattended::Offer,
         };
+        // Each line treats calls nobody owns differently (a line loses its owner when its
+        // app closes it): refuse; answer and hang up after a hold; reject busy.
+        let unattended = [
+            Unattended::Offer,
+            Unattended::Answer {
+                hold: Some(Duration::from_secs(15)),
+            },
+            Unattended::Reject { status: 486 },
+        ];
         let addresses = [
             "sip:l0@x.test".to_string(),
             "sip:l1@x.test".into(),
             "sip:l2@x.test".into(),
         ];
-        let lines = addresses
-            .clone()
-            .map(|a| engine.add_line(LineConfig { address: a, policy }).unwrap());
+        let mut lines = [LineId::from_bits(0); 3];
+        for i in 0..3 {
+            let policy = LinePolicy {
+                unattended: unattended[i],
+                ..policy
+            };
+            let config = LineConfig {
+                address: addresses[i].clone(),
+                policy,
+            };
+            lines[i] = engine.add_line(config).unwrap();
+        }
         let apps = ["a0", "a1", "a2"].map(|n| engine.open_app(n));
         let mut opened = BTreeMap::new();
         for (app, line, p) in [
@@ -548,9 +567,18 @@ impl Sim {
             *seq = ev.seq;
             let track = self.calls.entry(ev.call).or_default();
             match &ev.kind {
-                EventKind::NewCall { .. } => {
+                EventKind::NewCall { direction, .. } => {
                     if let Some(slot) = self.apps.iter().position(|a| *a == ev.app) {
                         self.known[slot].push(ev.handle);
+                    }
+                    // A call on the auto-answer line that no app owns was answered by the
+                    // line itself: a later owner cannot answer or reject it again.
+                    let info = self.engine.info(ev.handle).unwrap();
+                    if *direction == Direction::Inbound
+                        && info.owners() == 0
+                        && info.line == self.lines[1]
+                    {
+                        self.answered.insert(ev.call);
                     }
                 }
                 EventKind::Terminated(t) => {

@@ -398,3 +398,67 @@ fn info_carries_parties_times_holders_and_provider_facts() {
         Some(format!("loopback-{}", i.id).as_str())
     );
 }
+
+#[test]
+fn unattended_lines_answer_with_a_hold_or_reject_with_their_status() {
+    let mut h = Harness::new(Duration::ZERO);
+    let hold = Duration::from_secs(5);
+    let auto = LinePolicy {
+        unattended: Unattended::Answer { hold: Some(hold) },
+        ..policy()
+    };
+    let auto_line = h
+        .engine
+        .add_line(LineConfig {
+            address: "sip:auto@example.test".into(),
+            policy: auto,
+        })
+        .unwrap();
+    let busy = LinePolicy {
+        unattended: Unattended::Reject { status: 486 },
+        ..policy()
+    };
+    h.engine
+        .add_line(LineConfig {
+            address: "sip:busy@example.test".into(),
+            policy: busy,
+        })
+        .unwrap();
+    let watcher = h.engine.open_app("watcher");
+    h.engine
+        .open_line(watcher, auto_line, Privilege::Monitor)
+        .unwrap();
+
+    let out = h
+        .engine
+        .dial(h.now, h.app, h.alice, "sip:auto@example.test")
+        .unwrap();
+    assert_eq!(
+        h.info(out).state,
+        CallState::Connected,
+        "answered by the line itself"
+    );
+    let mon = h.offered(watcher);
+    assert_eq!(h.info(mon).owners(), 0, "the line, not an app, answered it");
+    h.advance(hold);
+    let t = h.termination(mon);
+    assert_eq!(
+        (t.origin, t.cause, t.wire),
+        (Origin::Policy, Cause::Normal, WireEnd::Bye)
+    );
+    assert_eq!(h.info(mon).talk_duration, Some(hold));
+    let t = h.termination(out);
+    assert_eq!((t.origin, t.cause), (Origin::Remote, Cause::Normal));
+
+    let out = h
+        .engine
+        .dial(h.now, h.app, h.alice, "sip:busy@example.test")
+        .unwrap();
+    let t = h.termination(out);
+    assert_eq!(
+        (t.origin, t.cause, t.sip_status),
+        (Origin::Remote, Cause::Busy, Some(486))
+    );
+    h.quiesce();
+    assert!(h.engine.ledger().is_quiescent());
+}

@@ -35,6 +35,8 @@ pub(crate) struct Call {
     pub(crate) deadline: Option<Instant>,
     /// An inbound call we have answered (a second answer is refused).
     pub(crate) answered: bool,
+    /// Answered by the line's unattended policy, with this hold time.
+    pub(crate) auto_hold: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -102,7 +104,11 @@ impl Call {
                 since(CallState::Offering).map(|t| t + self.policy.offer_timeout)
             }
             CallState::Connected => {
-                since(CallState::Connected).map(|t| t + self.policy.max_duration)
+                let limit = self
+                    .policy
+                    .max_duration
+                    .min(self.auto_hold.unwrap_or(Duration::MAX));
+                since(CallState::Connected).map(|t| t + limit)
             }
             CallState::Disconnected => {
                 since(CallState::Disconnected).map(|t| t + self.teardown_bound)
@@ -129,6 +135,11 @@ impl Call {
             CallState::Connected => current + self.teardown_bound,
             _ => current + self.policy.max_duration + self.teardown_bound,
         }
+    }
+
+    /// Whether the connected limit in force is the unattended hold (not max duration).
+    pub(crate) fn hold_binds(&self) -> bool {
+        self.auto_hold.is_some_and(|h| h < self.policy.max_duration)
     }
 
     /// From creation to connection, or to the end if it never connected.

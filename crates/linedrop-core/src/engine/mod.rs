@@ -19,7 +19,7 @@ use crate::event::{AppEvent, EventKind, RecordUpdate};
 use crate::ids::{AppId, CallHandle, CallId, CallIds, LineId};
 use crate::info::{CallInfo, Direction, Privilege};
 use crate::ledger::Ledger;
-use crate::policy::LineConfig;
+use crate::policy::{LineConfig, Unattended};
 use crate::provider::{Provider, ProviderEvent};
 use crate::slab::GenSlab;
 use crate::state::CallState;
@@ -400,7 +400,25 @@ impl<P: Provider> Engine<P> {
         if self.shutting_down {
             self.end_call(now, id, Origin::Shutdown, Hangup::cause(Cause::Shutdown));
         } else if !owner_given {
-            self.end_call(now, id, Origin::Policy, Hangup::cause(Cause::Unattended));
+            match policy.unattended {
+                Unattended::Offer => {
+                    self.end_call(now, id, Origin::Policy, Hangup::cause(Cause::Unattended))
+                }
+                Unattended::Reject { status } => {
+                    let h = Hangup {
+                        sip_status: Some(status),
+                        ..Hangup::default()
+                    };
+                    self.end_call(now, id, Origin::Policy, h)
+                }
+                Unattended::Answer { hold } => {
+                    if let Some(c) = self.calls.get_mut(&id) {
+                        c.answered = true;
+                        c.auto_hold = hold;
+                    }
+                    self.provider.answer(now, id);
+                }
+            }
         }
     }
 
@@ -412,6 +430,7 @@ impl<P: Provider> Engine<P> {
         let cause = match state {
             CallState::Dialing | CallState::Proceeding | CallState::Ringback => Cause::NoAnswer,
             CallState::Offering | CallState::Accepted => Cause::OfferTimeout,
+            CallState::Connected if self.calls[&id].hold_binds() => Cause::Normal,
             CallState::Connected => Cause::MaxDuration,
             CallState::Disconnected => {
                 self.forced_teardowns += 1;
@@ -457,6 +476,7 @@ impl<P: Provider> Engine<P> {
             teardown_bound: self.provider.teardown_bound(),
             deadline: None,
             answered: false,
+            auto_hold: None,
         };
         self.calls.insert(id, call);
         self.rearm(id);

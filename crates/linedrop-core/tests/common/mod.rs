@@ -24,6 +24,7 @@ pub fn policy() -> LinePolicy {
         no_answer: Duration::from_secs(30),
         offer_timeout: Duration::from_secs(20),
         max_duration: Duration::from_secs(100),
+        unattended: Unattended::Offer,
     }
 }
 
