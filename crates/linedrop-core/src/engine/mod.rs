@@ -542,6 +542,9 @@ impl<P: Provider> Engine<P> {
         let state = call.state;
         let (default_cause, wire) = match state {
             s if s.is_outbound_setup() => (Cause::Cancelled, WireEnd::Cancel),
+            // Answered but not yet confirmed: our 2xx is out, so the wire ends with BYE
+            // (after the ACK, RFC 3261 §15), not with a final response.
+            s if s.is_inbound_setup() && call.answered => (Cause::Normal, WireEnd::Bye),
             s if s.is_inbound_setup() => (Cause::Rejected, WireEnd::FinalResponse),
             CallState::Connected => (Cause::Normal, WireEnd::Bye),
             _ => {

@@ -1,0 +1,141 @@
+//! The engine task: one `select!` over every input, then the drain the engine's contract
+//! asks for.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::time::Instant;
+
+use linedrop_core::Engine;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::conns::Conns;
+use super::outputs::Outputs;
+use super::socket::Sockets;
+use super::stats::ErrorLog;
+use super::task::Driver;
+use super::tcp::{accept_loop, TcpEvent};
+use super::udp::{Udp, RECV_BATCH};
+use super::{clock, Command};
+use crate::ua::SipProvider;
+
+/// TCP events queued from the connection tasks to the engine task; a full queue makes the
+/// readers wait, which is the back-pressure on a fast sender.
+const TCP_EVENT_QUEUE: usize = 1024;
+
+/// Commands (and TCP events) handled per wake-up before the outputs are flushed.
+const BATCH: usize = 64;
+
+/// What woke the loop.
+enum Wake {
+    Shutdown,
+    Datagram(io::Result<(usize, SocketAddr)>),
+    Tcp(TcpEvent),
+    Command(Option<Command>),
+    Writable(io::Result<()>),
+    Timer,
+}
+
+/// Aborts the accept loop when the driver returns, so the listener closes with it.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `engine` on `sockets` until `shutdown` resolves, then returns it.
+///
+/// This is the only task that touches the engine. It reads UDP directly (in batches of up
+/// to 64 datagrams), gets TCP messages and connection changes from per-connection tasks,
+/// runs [`Command`]s from [`Handle`](super::Handle)s, and sleeps until the engine's (or the
+/// idle sweep's) next deadline. After every wake-up it sends what the user agent wants sent
+/// and hands events and records to `outputs`.
+///
+/// The loop goes on when every command sender is gone: only `shutdown` stops it. For a
+/// graceful stop, [`drain`](super::drain) first.
+pub async fn run(
+    sockets: Sockets,
+    engine: Engine<SipProvider>,
+    mut commands: mpsc::Receiver<Command>,
+    outputs: impl Outputs,
+    shutdown: impl Future<Output = ()>,
+) -> Engine<SipProvider> {
+    let Sockets {
+        udp,
+        tcp,
+        config,
+        stats,
+    } = sockets;
+    let (tcp_tx, mut tcp_rx) = mpsc::channel(TCP_EVENT_QUEUE);
+    let _accept = tcp.map(|l| AbortOnDrop(tokio::spawn(accept_loop(l, tcp_tx.clone()))));
+    let mut d = Driver {
+        engine,
+        outputs,
+        udp: Udp::new(udp),
+        conns: Conns::new(config, tcp_tx),
+        stats,
+        errors: ErrorLog::default(),
+    };
+    let mut shutdown = pin!(shutdown);
+    let mut sleep = pin!(tokio::time::sleep(std::time::Duration::ZERO));
+    let mut armed: Option<Instant> = None;
+    let mut commands_open = true;
+    // The engine may hold outputs from before it was handed over (lines added, calls dialed).
+    d.flush(clock::now());
+    loop {
+        let deadline = d.deadline();
+        if deadline != armed {
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(at.into());
+            }
+            armed = deadline;
+        }
+        let wake = tokio::select! {
+            () = &mut shutdown => Wake::Shutdown,
+            r = d.udp.socket.recv_from(&mut d.udp.buf) => Wake::Datagram(r),
+            Some(ev) = tcp_rx.recv() => Wake::Tcp(ev),
+            c = commands.recv(), if commands_open => Wake::Command(c),
+            r = d.udp.socket.writable(), if d.udp.has_backlog() => Wake::Writable(r),
+            () = sleep.as_mut(), if armed.is_some() => Wake::Timer,
+        };
+        let now = clock::now();
+        match wake {
+            Wake::Shutdown => break,
+            Wake::Datagram(first) => {
+                d.on_datagram(now, first);
+                for _ in 1..RECV_BATCH {
+                    let Some(next) = d.udp.try_recv() else { break };
+                    d.on_datagram(now, next);
+                }
+            }
+            Wake::Tcp(first) => {
+                d.on_tcp(now, first);
+                for _ in 1..BATCH {
+                    let Ok(next) = tcp_rx.try_recv() else { break };
+                    d.on_tcp(now, next);
+                }
+            }
+            Wake::Command(None) => commands_open = false,
+            Wake::Command(Some(first)) => {
+                first(&mut d.engine, now);
+                for _ in 1..BATCH {
+                    let Ok(next) = commands.try_recv() else { break };
+                    next(&mut d.engine, now);
+                }
+            }
+            Wake::Writable(r) => d.on_writable(now, r),
+            Wake::Timer => {
+                // Fired: re-arm from scratch even if the next deadline is the same instant.
+                armed = None;
+                d.on_timer(now);
+            }
+        }
+        d.flush(now);
+    }
+    d.finish();
+    d.engine
+}

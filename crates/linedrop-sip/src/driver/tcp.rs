@@ -1,0 +1,193 @@
+//! The TCP tasks: one accept loop, and per connection a reader (framing messages off the
+//! stream) and a writer (fed by a queue). They only move bytes and report to the engine task
+//! through one channel of [`TcpEvent`]s; the engine task decides everything.
+//!
+//! A connection's tasks stop when the engine task drops its entry: the writer sees its queue
+//! close (it flushes what is queued, then shuts the write side down), and the reader sees its
+//! stop signal.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::message::{Framer, ParseConfig, ParseError};
+use crate::transaction::Wire;
+use crate::ua::ConnId;
+
+/// How long the accept loop waits after an error (out of file descriptors, typically)
+/// before accepting again, so that it does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The reader's buffer: one read takes at most this much.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What the TCP tasks tell the engine task.
+#[derive(Debug)]
+pub(crate) enum TcpEvent {
+    /// The listener accepted a connection; the engine task numbers it and starts its tasks.
+    Accepted(TcpStream, SocketAddr),
+    /// The listener failed to accept (it backs off and tries again).
+    AcceptFailed(io::Error),
+    /// An outbound connection is established; its queued messages are being written.
+    Connected(ConnId),
+    /// An outbound connect failed (`None`: it timed out).
+    ConnectFailed(ConnId, Option<io::Error>),
+    /// One complete message, framed off the stream.
+    Message(ConnId, Vec<u8>),
+    /// A message whose framing was intact but whose content is malformed: its raw bytes, so
+    /// the user agent can answer it (400, 505, 513) if it was an answerable request.
+    Malformed(ConnId, Vec<u8>, ParseError),
+    /// The connection is gone.
+    Closed(ConnId, CloseReason),
+}
+
+/// Why a connection ended, as its tasks saw it.
+#[derive(Debug)]
+pub(crate) enum CloseReason {
+    /// The peer closed its side.
+    Eof,
+    /// Reading failed.
+    Read(io::Error),
+    /// Writing failed.
+    Write(io::Error),
+    /// The stream can no longer be framed (no or bad Content-Length, endless headers).
+    FramingLost(ParseError),
+}
+
+/// What every task of one connection needs.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnIo {
+    /// The connection's number.
+    pub(crate) conn: ConnId,
+    /// The engine task's TCP event channel.
+    pub(crate) events: mpsc::Sender<TcpEvent>,
+    /// The framer's size limit.
+    pub(crate) max_message_size: usize,
+}
+
+/// Accepts connections until the engine task aborts it or goes away.
+pub(crate) async fn accept_loop(listener: TcpListener, events: mpsc::Sender<TcpEvent>) {
+    loop {
+        let event = match listener.accept().await {
+            Ok((stream, addr)) => TcpEvent::Accepted(stream, addr),
+            Err(e) => {
+                if events.send(TcpEvent::AcceptFailed(e)).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        if events.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Starts the reader and the writer of an established connection.
+pub(crate) fn start(
+    io: ConnIo,
+    stream: TcpStream,
+    queue: mpsc::Receiver<Wire>,
+    stop: oneshot::Receiver<()>,
+) {
+    // Nagle would hold back a small request while the previous one is unacknowledged.
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    tokio::spawn(reader(io.clone(), read, stop));
+    tokio::spawn(writer(io, write, queue));
+}
+
+/// Opens an outbound connection, then runs it like an accepted one. Stops early if the
+/// engine task drops the connection's entry while connecting.
+pub(crate) async fn connect(
+    io: ConnIo,
+    addr: SocketAddr,
+    timeout: Duration,
+    queue: mpsc::Receiver<Wire>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let attempt = tokio::time::timeout(timeout, TcpStream::connect(addr));
+    let result = tokio::select! {
+        result = attempt => result,
+        _ = &mut stop => return,
+    };
+    match result {
+        Ok(Ok(stream)) => {
+            // Reported before the reader starts, so the engine task learns of the
+            // connection before any message read on it (one channel keeps the order).
+            if io.events.send(TcpEvent::Connected(io.conn)).await.is_ok() {
+                start(io, stream, queue, stop);
+            }
+        }
+        Ok(Err(e)) => {
+            let _ = io
+                .events
+                .send(TcpEvent::ConnectFailed(io.conn, Some(e)))
+                .await;
+        }
+        Err(_elapsed) => {
+            let _ = io.events.send(TcpEvent::ConnectFailed(io.conn, None)).await;
+        }
+    }
+}
+
+/// Reads the stream and frames messages off it until EOF, an error, lost framing or the
+/// stop signal (the stop sends nothing: the engine task already forgot the connection).
+async fn reader(io: ConnIo, mut read: OwnedReadHalf, mut stop: oneshot::Receiver<()>) {
+    let mut framer = Framer::with_config(ParseConfig::with_max_message_size(io.max_message_size));
+    let mut buf = vec![0u8; READ_CHUNK];
+    let reason = loop {
+        let n = tokio::select! {
+            read = read.read(&mut buf) => match read {
+                Ok(0) => break CloseReason::Eof,
+                Ok(n) => n,
+                Err(e) => break CloseReason::Read(e),
+            },
+            _ = &mut stop => return,
+        };
+        framer.push(buf.get(..n).unwrap_or_default());
+        if let Err(reason) = forward_messages(&io, &mut framer).await {
+            match reason {
+                Some(reason) => break reason,
+                None => return,
+            }
+        }
+    };
+    let _ = io.events.send(TcpEvent::Closed(io.conn, reason)).await;
+}
+
+/// Sends every complete message buffered in `framer` to the engine task. `Err(Some)` ends the
+/// connection; `Err(None)` means the engine task is gone.
+async fn forward_messages(io: &ConnIo, framer: &mut Framer) -> Result<(), Option<CloseReason>> {
+    loop {
+        let event = match framer.next_message() {
+            Ok(None) => return Ok(()),
+            Ok(Some(message)) => TcpEvent::Message(io.conn, message.to_bytes()),
+            Err(e) if e.fatal => return Err(Some(CloseReason::FramingLost(e.error))),
+            Err(e) => TcpEvent::Malformed(io.conn, e.raw, e.error),
+        };
+        // Awaiting here is the back-pressure: a fast sender waits for the engine.
+        io.events.send(event).await.map_err(|_| None)?;
+    }
+}
+
+/// Writes queued messages in order until the queue closes (then shuts the write side down,
+/// which the peer sees as a close) or a write fails.
+async fn writer(io: ConnIo, mut write: OwnedWriteHalf, mut queue: mpsc::Receiver<Wire>) {
+    while let Some(bytes) = queue.recv().await {
+        if let Err(e) = write.write_all(&bytes).await {
+            let _ = io
+                .events
+                .send(TcpEvent::Closed(io.conn, CloseReason::Write(e)))
+                .await;
+            return;
+        }
+    }
+    let _ = write.shutdown().await;
+}

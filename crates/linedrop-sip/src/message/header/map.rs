@@ -1,0 +1,332 @@
+//! The ordered header list of a message.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+use std::ops::Range;
+
+use super::name::HeaderName;
+use crate::message::error::HeaderError;
+use crate::message::text::{is_token, unfold};
+
+/// One stored header: spans into the shared text buffer plus the resolved name.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: Range<usize>,
+    value: Range<usize>,
+    known: Option<HeaderName>,
+}
+
+/// The headers of a message, in order, byte-exact as received.
+///
+/// Every header keeps its name as written (`v`, `VIA`, `Content-Length`) and its raw value
+/// (folding included, surrounding whitespace trimmed); all text lives in one buffer, so a parsed
+/// message costs two allocations for its headers whatever their number. Lookups go through
+/// [`HeaderName`], which maps compact forms and any letter case to one header. Repeated headers
+/// and comma-separated values are equivalent for multi-value headers: the typed accessors
+/// (`via()`, `route()`, ...) read them all, in order.
+#[derive(Clone, Default)]
+pub struct Headers {
+    buf: String,
+    entries: Vec<Entry>,
+}
+
+/// One header of a [`Headers`] list.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderField<'a> {
+    name: &'a str,
+    value: &'a str,
+    known: Option<HeaderName>,
+}
+
+impl<'a> HeaderField<'a> {
+    /// The name as written.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The raw value as received (line folding kept).
+    pub fn value(&self) -> &'a str {
+        self.value
+    }
+
+    /// The value with line folding removed.
+    pub fn unfolded(&self) -> Cow<'a, str> {
+        unfold(self.value)
+    }
+
+    /// The header, if the codec knows its name.
+    pub fn known(&self) -> Option<HeaderName> {
+        self.known
+    }
+}
+
+impl Headers {
+    /// An empty list.
+    pub fn new() -> Self {
+        Headers::default()
+    }
+
+    /// Builds the list over `buf` (the raw header section) from spans found by the parser.
+    pub(crate) fn from_parts(buf: String, spans: Vec<(Range<usize>, Range<usize>)>) -> Self {
+        let entries = spans
+            .into_iter()
+            .map(|(name, value)| {
+                let known = buf.get(name.clone()).and_then(HeaderName::from_name);
+                Entry { name, value, known }
+            })
+            .collect();
+        Headers { buf, entries }
+    }
+
+    fn field(&self, e: &Entry) -> HeaderField<'_> {
+        HeaderField {
+            name: self.buf.get(e.name.clone()).unwrap_or(""),
+            value: self.buf.get(e.value.clone()).unwrap_or(""),
+            known: e.known,
+        }
+    }
+
+    /// The number of header lines.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every header, in order.
+    pub fn iter(&self) -> impl Iterator<Item = HeaderField<'_>> + '_ {
+        self.entries.iter().map(|e| self.field(e))
+    }
+
+    /// The raw values of every header named `name`, in order.
+    pub fn get_all(&self, name: HeaderName) -> impl Iterator<Item = &str> + '_ {
+        self.iter()
+            .filter(move |f| f.known == Some(name))
+            .map(|f| f.value)
+    }
+
+    /// The raw value of the first header named `name`.
+    pub fn get(&self, name: HeaderName) -> Option<&str> {
+        self.get_all(name).next()
+    }
+
+    /// How many header lines are named `name`.
+    pub fn count(&self, name: HeaderName) -> usize {
+        self.get_all(name).count()
+    }
+
+    /// Whether a header named `name` is present.
+    pub fn contains(&self, name: HeaderName) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The raw values of every header whose name is `name`, for any header: known names match
+    /// their compact form and any case, unknown names match ignoring ASCII case.
+    pub fn get_all_by_name<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        let known = HeaderName::from_name(name);
+        self.iter()
+            .filter(move |f| match known {
+                Some(k) => f.known == Some(k),
+                None => f.known.is_none() && f.name.eq_ignore_ascii_case(name),
+            })
+            .map(|f| f.value)
+    }
+
+    /// The single value of a header that may appear once: `Missing` if absent, `Duplicate` if
+    /// repeated. The value is unfolded and trimmed.
+    pub(crate) fn single(&self, name: HeaderName) -> Result<Cow<'_, str>, HeaderError> {
+        let mut all = self.get_all(name);
+        let first = all.next().ok_or(HeaderError::Missing)?;
+        if all.next().is_some() {
+            return Err(HeaderError::Duplicate);
+        }
+        Ok(unfold(first))
+    }
+
+    /// Like [`Headers::single`] but `None` when absent.
+    pub(crate) fn optional(&self, name: HeaderName) -> Result<Option<Cow<'_, str>>, HeaderError> {
+        match self.single(name) {
+            Ok(v) => Ok(Some(v)),
+            Err(HeaderError::Missing) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `value` at the end of the buffer and returns its span. CR and LF are replaced by
+    /// spaces: a value built by the stack must never be able to inject a header line.
+    fn write_value(&mut self, value: impl fmt::Display) -> Range<usize> {
+        let start = self.buf.len();
+        // Invariant: writing into a String cannot fail.
+        let _ = write!(self.buf, "{value}");
+        if self
+            .buf
+            .get(start..)
+            .is_some_and(|v| v.contains(['\r', '\n']))
+        {
+            let clean = self
+                .buf
+                .get(start..)
+                .unwrap_or("")
+                .replace(['\r', '\n'], " ");
+            self.buf.truncate(start);
+            self.buf.push_str(&clean);
+        }
+        let v = self.buf.get(start..).unwrap_or("");
+        let lead = v.len() - v.trim_start().len();
+        let len = v.trim().len();
+        start + lead..start + lead + len
+    }
+
+    fn write_name(&mut self, name: &str) -> Range<usize> {
+        let start = self.buf.len();
+        self.buf.push_str(name);
+        start..self.buf.len()
+    }
+
+    fn make_entry(&mut self, name: HeaderName, value: impl fmt::Display) -> Entry {
+        let name_span = self.write_name(name.as_str());
+        let value = self.write_value(value);
+        Entry {
+            name: name_span,
+            value,
+            known: Some(name),
+        }
+    }
+
+    /// Appends a header with the canonical spelling of `name`.
+    pub fn push(&mut self, name: HeaderName, value: impl fmt::Display) {
+        let e = self.make_entry(name, value);
+        self.entries.push(e);
+    }
+
+    /// Inserts a header before every other header (a new top Via, for instance).
+    pub fn push_front(&mut self, name: HeaderName, value: impl fmt::Display) {
+        let e = self.make_entry(name, value);
+        self.entries.insert(0, e);
+    }
+
+    /// Appends a header by name, which may be unknown to the codec. The name must be a token.
+    pub fn push_raw(&mut self, name: &str, value: &str) -> Result<(), HeaderError> {
+        if !is_token(name) {
+            return Err(HeaderError::BadToken);
+        }
+        let known = HeaderName::from_name(name);
+        let name_span = self.write_name(name);
+        let value = self.write_value(value);
+        self.entries.push(Entry {
+            name: name_span,
+            value,
+            known,
+        });
+        Ok(())
+    }
+
+    /// Replaces every header named `name` by one header with `value`, at the position of the
+    /// first one (or at the end if there was none).
+    pub fn set(&mut self, name: HeaderName, value: impl fmt::Display) {
+        let e = self.make_entry(name, value);
+        match self.entries.iter().position(|x| x.known == Some(name)) {
+            Some(i) => {
+                if let Some(slot) = self.entries.get_mut(i) {
+                    *slot = e;
+                }
+                let mut idx = 0;
+                self.entries.retain(|x| {
+                    let keep = idx <= i || x.known != Some(name);
+                    idx += 1;
+                    keep
+                });
+            }
+            None => self.entries.push(e),
+        }
+    }
+
+    /// Removes every header named `name`; returns how many lines were removed.
+    pub fn remove(&mut self, name: HeaderName) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|x| x.known != Some(name));
+        before - self.entries.len()
+    }
+
+    /// Removes the first header line named `name` (all of its comma-separated values).
+    pub fn remove_first(&mut self, name: HeaderName) -> bool {
+        match self.entries.iter().position(|x| x.known == Some(name)) {
+            Some(i) => {
+                self.entries.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl PartialEq for Headers {
+    /// Two lists are equal when they hold the same names (as written) and raw values, in the
+    /// same order; the layout of the text buffer does not matter.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.name == b.name && a.value == b.value)
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|h| (h.name, h.value)))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_get_set_remove() {
+        let mut h = Headers::new();
+        h.push(HeaderName::Via, "SIP/2.0/UDP a");
+        h.push_raw("v", "SIP/2.0/UDP b").expect("token name");
+        h.push_raw("X-Custom", "1").expect("token name");
+        h.push_front(HeaderName::Via, "SIP/2.0/UDP top");
+        assert_eq!(
+            h.get_all(HeaderName::Via).collect::<Vec<_>>(),
+            ["SIP/2.0/UDP top", "SIP/2.0/UDP a", "SIP/2.0/UDP b"]
+        );
+        assert_eq!(h.get_all_by_name("x-custom").collect::<Vec<_>>(), ["1"]);
+        assert_eq!(h.get_all_by_name("V").count(), 3);
+        h.set(HeaderName::Via, "SIP/2.0/TCP only");
+        assert_eq!(
+            h.get_all(HeaderName::Via).collect::<Vec<_>>(),
+            ["SIP/2.0/TCP only"]
+        );
+        assert_eq!(h.iter().next().map(|f| f.name()), Some("Via"));
+        assert_eq!(h.remove(HeaderName::Via), 1);
+        assert_eq!(h.len(), 1);
+        assert!(h.push_raw("Bad Name", "x").is_err());
+    }
+
+    #[test]
+    fn values_cannot_inject_lines() {
+        let mut h = Headers::new();
+        h.push(HeaderName::Subject, "hi\r\nVia: evil");
+        assert_eq!(h.get(HeaderName::Subject), Some("hi  Via: evil"));
+    }
+
+    #[test]
+    fn single_reports_missing_and_duplicates() {
+        let mut h = Headers::new();
+        assert_eq!(h.single(HeaderName::CallId), Err(HeaderError::Missing));
+        h.push(HeaderName::CallId, "a@b");
+        assert_eq!(h.single(HeaderName::CallId).as_deref(), Ok("a@b"));
+        h.push_raw("i", "c@d").expect("token");
+        assert_eq!(h.single(HeaderName::CallId), Err(HeaderError::Duplicate));
+    }
+}

@@ -1,0 +1,478 @@
+//! Parsing one complete message: a datagram, or a message cut out of a stream by
+//! [`Framer`](super::Framer).
+//!
+//! The steps, in the order their errors are reported: size limit; leading CRLFs skipped; the
+//! header section found (on a datagram, the end of the datagram also ends it); UTF-8; start line
+//! (version before URI, so a bad version is always a `505`); header lines; body framing by
+//! Content-Length (RFC 3261 §18.3); the headers the stack relies on (Call-ID, CSeq, From, To,
+//! Via, Max-Forwards, Contact); CSeq method against the request method.
+
+use std::ops::Range;
+
+use super::error::{HeaderError, ParseError};
+use super::header::{HeaderName, Headers};
+use super::method::Method;
+use super::request::Request;
+use super::response::Response;
+use super::status::StatusCode;
+use super::text::is_token;
+use super::uri::Uri;
+use super::version::{check_version, VersionCheck};
+use super::Message;
+
+/// The default size limit: 64 KiB, the largest UDP payload.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024;
+
+/// Limits applied while parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParseConfig {
+    /// The largest message accepted, in bytes; larger ones fail with
+    /// [`ParseError::TooLarge`] so the agent can answer `513 Message Too Large`.
+    pub max_message_size: usize,
+}
+
+impl ParseConfig {
+    /// The configuration with a given size limit.
+    pub fn with_max_message_size(max_message_size: usize) -> Self {
+        ParseConfig { max_message_size }
+    }
+}
+
+impl Default for ParseConfig {
+    fn default() -> Self {
+        ParseConfig {
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        }
+    }
+}
+
+/// How the message arrived, which decides how its body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// A datagram: Content-Length optional; extra bytes after the body are discarded.
+    Datagram,
+    /// Cut from a stream: Content-Length mandatory and exact.
+    Stream,
+}
+
+/// Parses a complete message received as one datagram, with the default limits.
+///
+/// If Content-Length is absent the body is the rest of the datagram; if it is larger than what
+/// follows the header section that is an error; if it is smaller the extra bytes are discarded
+/// (RFC 3261 §18.3, RFC 4475 §3.1.1.8).
+pub fn parse_message(bytes: &[u8]) -> Result<Message, ParseError> {
+    parse_message_with(bytes, &ParseConfig::default())
+}
+
+/// [`parse_message`] with explicit limits.
+pub fn parse_message_with(bytes: &[u8], config: &ParseConfig) -> Result<Message, ParseError> {
+    if bytes.len() > config.max_message_size {
+        return Err(ParseError::TooLarge {
+            limit: config.max_message_size,
+        });
+    }
+    parse_framed(bytes, Framing::Datagram)
+}
+
+/// Skips the CRLFs that may precede a start line (RFC 3261 §7.5 keep-alives).
+pub(crate) fn skip_leading_crlf(bytes: &[u8]) -> &[u8] {
+    let n = bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(bytes.len());
+    bytes.get(n..).unwrap_or_default()
+}
+
+/// The index of the CRLFCRLF that ends the header section, searching from `from`.
+pub(crate) fn find_head_end(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + from)
+}
+
+pub(crate) fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Message, ParseError> {
+    let bytes = skip_leading_crlf(bytes);
+    if bytes.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let (head, rest) = match find_head_end(bytes, 0) {
+        Some(i) => (
+            bytes.get(..i).unwrap_or_default(),
+            bytes.get(i + 4..).unwrap_or_default(),
+        ),
+        // A datagram ends the header section by itself: some archived torture messages lack
+        // the final empty line, and nothing else could follow.
+        None => (bytes.strip_suffix(b"\r\n").unwrap_or(bytes), &[][..]),
+    };
+    let head = std::str::from_utf8(head).map_err(|_| ParseError::NotUtf8)?;
+    let (start_line, block) = head.split_once("\r\n").unwrap_or((head, ""));
+    let start = parse_start_line(start_line)?;
+    let headers = parse_header_block(block)?;
+    let body = frame_body(&headers, rest, framing)?;
+    match start {
+        StartLine::Request(method, uri) => {
+            let cseq = validate_headers(&headers, true)?;
+            if cseq != method {
+                return Err(ParseError::CSeqMethodMismatch);
+            }
+            Ok(Message::Request(Request::from_parts(
+                method, uri, headers, body,
+            )))
+        }
+        StartLine::Response(status, reason) => {
+            validate_headers(&headers, false)?;
+            Ok(Message::Response(Response::from_parts(
+                status, reason, headers, body,
+            )))
+        }
+    }
+}
+
+enum StartLine {
+    Request(Method, Uri),
+    Response(StatusCode, String),
+}
+
+fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
+    let is_status = line
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"));
+    if is_status {
+        parse_status_line(line)
+    } else {
+        parse_request_line(line)
+    }
+}
+
+fn parse_status_line(line: &str) -> Result<StartLine, ParseError> {
+    let (version, rest) = line
+        .split_once(' ')
+        .ok_or(ParseError::BadStatusLine("missing status code"))?;
+    match check_version(version) {
+        VersionCheck::Supported => {}
+        VersionCheck::Unsupported => return Err(ParseError::UnsupportedVersion),
+        VersionCheck::Malformed => return Err(ParseError::BadStatusLine("malformed SIP version")),
+    }
+    // Without the SP after the code the line is strictly invalid; RFC 4475 §3.1.1.13 allows
+    // a liberal receiver to take it as an empty reason phrase, and so do we.
+    let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::BadStatusCode);
+    }
+    let status = code
+        .parse::<u16>()
+        .ok()
+        .and_then(StatusCode::new)
+        .ok_or(ParseError::BadStatusCode)?;
+    if reason.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(ParseError::BadStatusLine(
+            "control character in the reason phrase",
+        ));
+    }
+    Ok(StartLine::Response(status, reason.to_owned()))
+}
+
+fn parse_request_line(line: &str) -> Result<StartLine, ParseError> {
+    // Extra SP between the elements and at the end are accepted (RFC 4475 §3.1.2.9 and
+    // §3.1.2.10 allow it); they are not written back.
+    let line = line.trim_end_matches(' ');
+    let (method, rest) = line
+        .split_once(' ')
+        .ok_or(ParseError::BadRequestLine("missing Request-URI"))?;
+    let method: Method = method
+        .parse()
+        .map_err(|_| ParseError::BadRequestLine("method is not a token"))?;
+    let rest = rest.trim_start_matches(' ');
+    let (uri, version) = rest
+        .rsplit_once(' ')
+        .ok_or(ParseError::BadRequestLine("missing SIP version"))?;
+    match check_version(version) {
+        VersionCheck::Supported => {}
+        VersionCheck::Unsupported => return Err(ParseError::UnsupportedVersion),
+        VersionCheck::Malformed => return Err(ParseError::BadRequestLine("malformed SIP version")),
+    }
+    let uri =
+        Uri::parse_request_uri(uri.trim_end_matches(' ')).map_err(ParseError::BadRequestUri)?;
+    Ok(StartLine::Request(method, uri))
+}
+
+/// Splits the header lines (everything between the start line and the empty line) into
+/// name and raw-value spans, joining continuation lines.
+fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
+    if block.is_empty() {
+        return Ok(Headers::new());
+    }
+    let mut spans: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(16);
+    // (name span, start of the value, end of its last line)
+    let mut current: Option<(Range<usize>, usize, usize)> = None;
+    let mut offset = 0;
+    for (idx, line) in block.split("\r\n").enumerate() {
+        let line_no = idx + 2;
+        let start = offset;
+        let end = offset + line.len();
+        offset = end + 2;
+        if line.bytes().any(|b| b == b'\r' || b == b'\n') {
+            return Err(ParseError::BadHeaderLine {
+                line: line_no,
+                fault: "bare CR or LF",
+            });
+        }
+        if line.starts_with([' ', '\t']) {
+            match current.as_mut() {
+                Some(c) => c.2 = end,
+                None => {
+                    return Err(ParseError::BadHeaderLine {
+                        line: line_no,
+                        fault: "continuation line before the first header",
+                    })
+                }
+            }
+            continue;
+        }
+        if let Some(c) = current.take() {
+            spans.push(finish_span(block, c));
+        }
+        let colon = line.find(':').ok_or(ParseError::BadHeaderLine {
+            line: line_no,
+            fault: "missing colon",
+        })?;
+        let name = line
+            .get(..colon)
+            .unwrap_or("")
+            .trim_end_matches([' ', '\t']);
+        if !is_token(name) {
+            return Err(ParseError::BadHeaderLine {
+                line: line_no,
+                fault: "header name is not a token",
+            });
+        }
+        current = Some((start..start + name.len(), start + colon + 1, end));
+    }
+    if let Some(c) = current.take() {
+        spans.push(finish_span(block, c));
+    }
+    Ok(Headers::from_parts(block.to_owned(), spans))
+}
+
+fn finish_span(
+    block: &str,
+    (name, value_start, value_end): (Range<usize>, usize, usize),
+) -> (Range<usize>, Range<usize>) {
+    const LWS: [char; 4] = [' ', '\t', '\r', '\n'];
+    let raw = block.get(value_start..value_end).unwrap_or("");
+    let lead = raw.len() - raw.trim_start_matches(LWS).len();
+    let len = raw.trim_matches(LWS).len();
+    (name, value_start + lead..value_start + lead + len)
+}
+
+fn frame_body(headers: &Headers, rest: &[u8], framing: Framing) -> Result<Vec<u8>, ParseError> {
+    let declared = headers
+        .content_length()
+        .map_err(header_error(HeaderName::ContentLength))?;
+    match declared {
+        None if framing == Framing::Stream => Err(ParseError::MissingContentLength),
+        None => Ok(rest.to_vec()),
+        Some(n) => match rest.get(..n) {
+            Some(body) => Ok(body.to_vec()),
+            None => Err(ParseError::ContentLengthExceedsBody {
+                declared: n,
+                available: rest.len(),
+            }),
+        },
+    }
+}
+
+/// Maps a header fault to the precise parse error for `name`.
+fn header_error(name: HeaderName) -> impl Fn(HeaderError) -> ParseError {
+    move |fault| match fault {
+        HeaderError::Missing => ParseError::MissingHeader(name),
+        HeaderError::Duplicate => ParseError::DuplicateHeader(name),
+        fault => ParseError::BadHeader { name, fault },
+    }
+}
+
+/// Checks the headers every request and response must carry (RFC 3261 §8.1.1, §8.2.2), and
+/// returns the CSeq method for the caller to compare with the request method.
+fn validate_headers(h: &Headers, is_request: bool) -> Result<Method, ParseError> {
+    h.call_id().map_err(header_error(HeaderName::CallId))?;
+    let cseq = h.cseq().map_err(header_error(HeaderName::CSeq))?;
+    h.from().map_err(header_error(HeaderName::From))?;
+    h.to().map_err(header_error(HeaderName::To))?;
+    if h.via().map_err(header_error(HeaderName::Via))?.is_empty() {
+        return Err(ParseError::MissingHeader(HeaderName::Via));
+    }
+    if is_request {
+        h.max_forwards()
+            .map_err(header_error(HeaderName::MaxForwards))?;
+    }
+    h.contact().map_err(header_error(HeaderName::Contact))?;
+    Ok(cseq.method)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &str = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
+        Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n\
+        Max-Forwards: 70\r\n\
+        To: Bob <sip:bob@biloxi.example.com>\r\n\
+        From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n\
+        Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n\
+        CSeq: 314159 INVITE\r\n\
+        Contact: <sip:alice@pc33.atlanta.example.com>\r\n\
+        Content-Type: application/sdp\r\n\
+        Content-Length: 4\r\n\r\nv=0\r";
+
+    fn with(replace: &str, by: &str) -> Vec<u8> {
+        INVITE.replacen(replace, by, 1).into_bytes()
+    }
+
+    #[test]
+    fn ordinary_invite_parses() {
+        let Ok(Message::Request(r)) = parse_message(INVITE.as_bytes()) else {
+            panic!("valid INVITE refused");
+        };
+        assert_eq!(r.method(), &Method::Invite);
+        assert_eq!(r.body(), b"v=0\r");
+        assert_eq!(r.headers().len(), 9);
+        assert_eq!(r.headers().max_forwards(), Ok(Some(70)));
+    }
+
+    #[test]
+    fn start_line_faults() {
+        let cases: [(&str, &str, ParseError); 6] = [
+            (
+                "SIP/2.0\r\nVia",
+                "SIP/3.0\r\nVia",
+                ParseError::UnsupportedVersion,
+            ),
+            (
+                "SIP/2.0\r\nVia",
+                "HTTP/1.1\r\nVia",
+                ParseError::BadRequestLine("malformed SIP version"),
+            ),
+            (
+                "INVITE sip",
+                "INV ITE sip",
+                ParseError::BadRequestUri(crate::message::error::UriError::Whitespace),
+            ),
+            (
+                "INVITE sip",
+                "INV@ITE sip",
+                ParseError::BadRequestLine("method is not a token"),
+            ),
+            (
+                "Max-Forwards: 70",
+                "Max-Forwards 70",
+                ParseError::BadHeaderLine {
+                    line: 3,
+                    fault: "missing colon",
+                },
+            ),
+            (
+                "Max-Forwards: 70",
+                "Max-Forwards: 70\n",
+                ParseError::BadHeaderLine {
+                    line: 3,
+                    fault: "bare CR or LF",
+                },
+            ),
+        ];
+        for (a, b, e) in cases {
+            assert_eq!(parse_message(&with(a, b)).err(), Some(e), "{b:?}");
+        }
+    }
+
+    #[test]
+    fn framing_by_content_length() {
+        let long = with("Content-Length: 4", "Content-Length: 5");
+        assert_eq!(
+            parse_message(&long).err(),
+            Some(ParseError::ContentLengthExceedsBody {
+                declared: 5,
+                available: 4
+            })
+        );
+        let short = with("Content-Length: 4", "Content-Length: 2");
+        assert_eq!(
+            parse_message(&short).map(|m| m.body().to_vec()),
+            Ok(b"v=".to_vec())
+        );
+        let absent = with("Content-Length: 4\r\n", "");
+        assert_eq!(parse_message(&absent).map(|m| m.body().len()), Ok(4));
+        assert_eq!(
+            parse_framed(&absent, Framing::Stream).err(),
+            Some(ParseError::MissingContentLength)
+        );
+    }
+
+    #[test]
+    fn size_limit_and_keepalives() {
+        let cfg = ParseConfig::with_max_message_size(100);
+        assert_eq!(
+            parse_message_with(INVITE.as_bytes(), &cfg).err(),
+            Some(ParseError::TooLarge { limit: 100 })
+        );
+        assert_eq!(parse_message(b"\r\n\r\n").err(), Some(ParseError::Empty));
+        let mut leading = b"\r\n\r\n".to_vec();
+        leading.extend_from_slice(INVITE.as_bytes());
+        assert!(parse_message(&leading).is_ok());
+    }
+
+    #[test]
+    fn required_headers_and_cseq_method() {
+        assert_eq!(
+            parse_message(&with(
+                "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n",
+                ""
+            ))
+            .err(),
+            Some(ParseError::MissingHeader(HeaderName::CallId))
+        );
+        assert_eq!(
+            parse_message(&with("CSeq: 314159 INVITE", "CSeq: 314159 BYE")).err(),
+            Some(ParseError::CSeqMethodMismatch)
+        );
+        assert_eq!(
+            parse_message(&with("Max-Forwards: 70", "Max-Forwards: 256")).err(),
+            Some(ParseError::BadHeader {
+                name: HeaderName::MaxForwards,
+                fault: HeaderError::OutOfRange
+            })
+        );
+        assert_eq!(
+            parse_message(&with("Max-Forwards: 70", "Content-Length: 4")).err(),
+            Some(ParseError::DuplicateHeader(HeaderName::ContentLength))
+        );
+    }
+
+    #[test]
+    fn responses_parse() {
+        let resp = "SIP/2.0 180 Ringing\r\n\
+            Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n\
+            To: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n\
+            From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n\
+            Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n\
+            CSeq: 314159 INVITE\r\n\
+            Content-Length: 0\r\n\r\n";
+        let Ok(Message::Response(r)) = parse_message(resp.as_bytes()) else {
+            panic!("valid response refused");
+        };
+        assert_eq!(r.status(), StatusCode::RINGING);
+        assert_eq!(r.reason(), "Ringing");
+        let bad = resp.replacen("180", "1800", 1);
+        assert_eq!(
+            parse_message(bad.as_bytes()).err(),
+            Some(ParseError::BadStatusCode)
+        );
+        let bad = resp.replacen("180", "099", 1);
+        assert_eq!(
+            parse_message(bad.as_bytes()).err(),
+            Some(ParseError::BadStatusCode)
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Writing messages to bytes.
+//!
+//! Headers are written as stored (name as written, raw value), so a parsed message is forwarded
+//! byte-exact apart from the start line, which is rebuilt from its parts. Content-Length is
+//! always made right: the first Content-Length keeps its name and place with the body's length
+//! as value, any other is dropped, and one is appended if there was none.
+
+use std::io::Write as _;
+
+use super::header::{parse_content_length, HeaderName, Headers};
+use super::request::Request;
+use super::response::Response;
+
+impl Request {
+    /// Appends the request, as sent on the wire, to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        // Invariant: writing into a Vec cannot fail.
+        let _ = write!(
+            out,
+            "{} {} {}\r\n",
+            self.method(),
+            self.uri(),
+            self.version()
+        );
+        write_headers_and_body(self.headers(), self.body(), out);
+    }
+
+    /// The request as sent on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(estimate(self.headers(), self.body()));
+        self.write_to(&mut out);
+        out
+    }
+}
+
+impl Response {
+    /// Appends the response, as sent on the wire, to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        let reason = self.reason().replace(['\r', '\n'], " ");
+        // Invariant: writing into a Vec cannot fail.
+        let _ = write!(out, "{} {} {}\r\n", self.version(), self.status(), reason);
+        write_headers_and_body(self.headers(), self.body(), out);
+    }
+
+    /// The response as sent on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(estimate(self.headers(), self.body()));
+        self.write_to(&mut out);
+        out
+    }
+}
+
+fn estimate(headers: &Headers, body: &[u8]) -> usize {
+    let head: usize = headers
+        .iter()
+        .map(|h| h.name().len() + h.value().len() + 4)
+        .sum();
+    head + body.len() + 96
+}
+
+fn write_headers_and_body(headers: &Headers, body: &[u8], out: &mut Vec<u8>) {
+    let mut wrote_length = false;
+    for h in headers.iter() {
+        if h.known() == Some(HeaderName::ContentLength) {
+            if wrote_length {
+                continue;
+            }
+            wrote_length = true;
+            out.extend_from_slice(h.name().as_bytes());
+            out.extend_from_slice(b": ");
+            if parse_content_length(&h.unfolded()) == Ok(body.len()) {
+                out.extend_from_slice(h.value().as_bytes());
+            } else {
+                let _ = write!(out, "{}", body.len());
+            }
+            out.extend_from_slice(b"\r\n");
+            continue;
+        }
+        out.extend_from_slice(h.name().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !wrote_length {
+        let _ = write!(out, "Content-Length: {}\r\n", body.len());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}

@@ -1,0 +1,345 @@
+//! Lexical building blocks of RFC 3261 §25.1 shared by the header and URI parsers.
+//!
+//! Everything here works on header values that were already unfolded (see [`unfold`]), so the
+//! only whitespace left is SP and HTAB.
+
+use std::borrow::Cow;
+
+use super::error::HeaderError;
+
+/// `token` characters: alphanumerics and `-.!%*_+`'~`.
+pub(crate) fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+/// Whether `s` is a non-empty `token`.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_char)
+}
+
+/// SP or HTAB.
+pub(crate) fn is_wsp(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// `unreserved` of RFC 3261: alphanumerics and the marks `-_.!~*'()`.
+pub(crate) fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        )
+}
+
+/// Characters allowed in a host name, or in the text of an IPv4 address. `_` is not in the
+/// grammar but is common in the wild and harmless.
+pub(crate) fn is_host_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+}
+
+/// Removes line folding: every CRLF inside a raw value is followed by SP or HTAB (that is how
+/// the header parser recognised the continuation), so dropping the CRLF leaves the whitespace
+/// that RFC 3261 §7.3.1 says folding is equivalent to.
+pub(crate) fn unfold(value: &str) -> Cow<'_, str> {
+    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+        Cow::Owned(value.replace("\r\n", "").replace(['\r', '\n'], " "))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+/// Trims SP and HTAB at both ends.
+pub(crate) fn trim_wsp(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
+}
+
+/// Splits a comma-separated header value into its elements, ignoring commas inside quoted
+/// strings and angle brackets. Elements are trimmed; empty elements are kept so that callers
+/// can refuse them.
+pub(crate) fn split_list(value: &str) -> Vec<&str> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut in_quotes = false;
+    let mut in_angle = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' if in_quotes => i += 1,
+            b'"' => in_quotes = !in_quotes,
+            b'<' if !in_quotes => in_angle = true,
+            b'>' if !in_quotes => in_angle = false,
+            b',' if !in_quotes && !in_angle => {
+                out.push(trim_wsp(value.get(start..i).unwrap_or("")));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(trim_wsp(value.get(start..).unwrap_or("")));
+    out
+}
+
+/// Decodes `%HH` escapes into bytes. A `%` that does not start a valid escape is kept as is:
+/// RFC 4475 §3.1.1.5 shows `%` where it is not an escape, and decoding never recurses.
+pub fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|c| hex_val(*c)),
+                bytes.get(i + 2).and_then(|c| hex_val(*c)),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether every byte of `s` is allowed by `allowed` or is part of a valid `%HH` escape.
+pub(crate) fn all_escaped_or(s: &str, allowed: impl Fn(u8) -> bool) -> Result<(), bool> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let ok = bytes.get(i + 1).and_then(|c| hex_val(*c)).is_some()
+                && bytes.get(i + 2).and_then(|c| hex_val(*c)).is_some();
+            if !ok {
+                // `true`: the fault is a broken escape, not a forbidden character.
+                return Err(true);
+            }
+            i += 3;
+        } else if allowed(b) {
+            i += 1;
+        } else {
+            return Err(false);
+        }
+    }
+    Ok(())
+}
+
+/// Decodes the content of a quoted string (including its quotes), resolving quoted-pairs.
+pub(crate) fn unquote(raw: &str) -> String {
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(raw);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Writes `text` as a quoted string, escaping what `qdtext` cannot hold. CR and LF cannot be
+/// escaped at all (quoted-pair excludes them), so they become spaces rather than split the line.
+pub(crate) fn write_quoted(out: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
+    out.write_char('"')?;
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' => out.write_char(' ')?,
+            '"' | '\\' => {
+                out.write_char('\\')?;
+                out.write_char(c)?;
+            }
+            c if c.is_ascii_control() && c != '\t' => {
+                out.write_char('\\')?;
+                out.write_char(c)?;
+            }
+            c => out.write_char(c)?,
+        }
+    }
+    out.write_char('"')
+}
+
+/// Parses a string of ASCII digits into a `u64`, refusing signs, spaces and overflow.
+pub(crate) fn parse_digits(s: &str) -> Result<u64, HeaderError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(HeaderError::BadNumber);
+    }
+    let mut n: u64 = 0;
+    for b in s.bytes() {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(HeaderError::OutOfRange)?;
+    }
+    Ok(n)
+}
+
+/// A cursor over an unfolded header value.
+pub(crate) struct Scanner<'a> {
+    src: &'a str,
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(src: &'a str) -> Self {
+        Scanner { src, pos: 0 }
+    }
+
+    /// The unread part. Empty if the cursor ever lands inside a UTF-8 sequence, which only
+    /// ASCII-driven moves could cause and which callers then see as "nothing left".
+    pub(crate) fn rest(&self) -> &'a str {
+        self.src.get(self.pos..).unwrap_or("")
+    }
+
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub(crate) fn set_pos(&mut self, pos: usize) {
+        self.pos = pos.min(self.src.len());
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.src.as_bytes().get(self.pos).copied()
+    }
+
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.src.len()
+    }
+
+    pub(crate) fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Skips SP/HTAB; says whether anything was skipped.
+    pub(crate) fn skip_ws(&mut self) -> bool {
+        let start = self.pos;
+        while self.peek().is_some_and(is_wsp) {
+            self.pos += 1;
+        }
+        self.pos > start
+    }
+
+    /// Takes the longest run of bytes accepted by `f`, which must accept only ASCII so that the
+    /// run ends on a character boundary.
+    pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
+        let start = self.pos;
+        while self.peek().is_some_and(|b| b.is_ascii() && f(b)) {
+            self.pos += 1;
+        }
+        self.src.get(start..self.pos).unwrap_or("")
+    }
+
+    /// Takes a non-empty token.
+    pub(crate) fn token(&mut self) -> Option<&'a str> {
+        let t = self.take_while(is_token_char);
+        (!t.is_empty()).then_some(t)
+    }
+
+    /// Takes a quoted string, quotes included, if the cursor is at `"`.
+    pub(crate) fn quoted(&mut self) -> Result<&'a str, HeaderError> {
+        let bytes = self.src.as_bytes();
+        let start = self.pos;
+        if bytes.get(start) != Some(&b'"') {
+            return Err(HeaderError::UnterminatedQuote);
+        }
+        let mut i = start + 1;
+        loop {
+            match bytes.get(i) {
+                None => return Err(HeaderError::UnterminatedQuote),
+                Some(b'\\') => i += 2,
+                Some(b'"') => break,
+                Some(_) => i += 1,
+            }
+        }
+        self.pos = i + 1;
+        self.src
+            .get(start..self.pos)
+            .ok_or(HeaderError::UnterminatedQuote)
+    }
+
+    /// Skips whitespace and fails unless nothing else is left.
+    pub(crate) fn expect_end(&mut self) -> Result<(), HeaderError> {
+        self.skip_ws();
+        if self.at_end() {
+            Ok(())
+        } else {
+            Err(HeaderError::TrailingGarbage)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfold_removes_crlf_keeps_whitespace() {
+        assert_eq!(unfold("a\r\n b"), "a b");
+        assert_eq!(unfold("plain"), "plain");
+    }
+
+    #[test]
+    fn split_list_respects_quotes_and_brackets() {
+        assert_eq!(
+            split_list(r#""a, b" <sip:x@y;p=1,2>, <sip:z> , "c\", d""#),
+            vec![r#""a, b" <sip:x@y;p=1,2>"#, "<sip:z>", r#""c\", d""#]
+        );
+        assert_eq!(split_list("a,,b"), vec!["a", "", "b"]);
+    }
+
+    #[test]
+    fn percent_decode_is_not_recursive_and_keeps_nul() {
+        assert_eq!(percent_decode("v%61lue%25%34%31"), b"value%41");
+        assert_eq!(percent_decode("null-%00-null"), b"null-\0-null");
+        assert_eq!(percent_decode("%Z%45"), b"%ZE");
+    }
+
+    #[test]
+    fn quoted_strings_round_trip() {
+        let mut sc = Scanner::new(r#""J Rosenberg \\\"" rest"#);
+        let raw = sc.quoted().expect("terminated");
+        assert_eq!(unquote(raw), r#"J Rosenberg \""#);
+        let mut out = String::new();
+        write_quoted(&mut out, "a\"b\\c\u{7}").expect("string write");
+        assert_eq!(unquote(&out), "a\"b\\c\u{7}");
+        assert!(Scanner::new("\"open").quoted().is_err());
+        assert!(Scanner::new("\"ends in backslash\\").quoted().is_err());
+    }
+
+    #[test]
+    fn digits_refuse_signs_and_overflow() {
+        assert_eq!(parse_digits("0068"), Ok(68));
+        assert_eq!(parse_digits("-999"), Err(HeaderError::BadNumber));
+        assert_eq!(
+            parse_digits("36893488147419103232"),
+            Err(HeaderError::OutOfRange)
+        );
+    }
+}

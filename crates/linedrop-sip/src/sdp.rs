@@ -1,0 +1,142 @@
+//! Minimal SDP offer/answer (RFC 3264) for audio calls: enough to set up a call with a
+//! phone that insists on a session description. Media itself comes later; until then the
+//! port we advertise receives nothing.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// The codecs we accept, in order of preference: (payload type, encoding name).
+const CODECS: [(u8, &str); 2] = [(0, "PCMU"), (8, "PCMA")];
+
+/// Why an offer cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SdpError {
+    /// The body is not SDP we can read (no `v=0`, or no media line).
+    #[error("malformed SDP: {0}")]
+    Malformed(&'static str),
+    /// No audio stream offers PCMU or PCMA (answered 488 Not Acceptable Here).
+    #[error("no common codec (PCMU or PCMA) in the offer")]
+    NoCommonCodec,
+}
+
+/// Our offer: one audio stream with PCMU and PCMA.
+pub fn offer(session_id: u64, ip: IpAddr, port: u16) -> String {
+    let pts: Vec<u8> = CODECS.iter().map(|(pt, _)| *pt).collect();
+    session(session_id, ip, port, &pts)
+}
+
+/// Our answer to `offer`: the first of its audio codecs we support (RFC 3264 §6.1 lets the
+/// answerer pick one), or an error to answer with 488.
+pub fn answer(offer: &str, session_id: u64, ip: IpAddr, port: u16) -> Result<String, SdpError> {
+    let pt = choose_codec(offer)?;
+    Ok(session(session_id, ip, port, &[pt]))
+}
+
+/// The payload type we would use with this description (offer or answer).
+pub fn choose_codec(sdp: &str) -> Result<u8, SdpError> {
+    let mut lines = sdp.lines().map(str::trim_end);
+    if lines.next() != Some("v=0") {
+        return Err(SdpError::Malformed("does not start with v=0"));
+    }
+    let mut saw_audio = false;
+    let mut names: Vec<(u8, String)> = Vec::new();
+    let mut offered: Vec<u8> = Vec::new();
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(m) = line.strip_prefix("m=audio ") {
+            saw_audio = true;
+            // m=audio <port> <proto> <fmt> ...; port 0 means the stream is declined.
+            let mut parts = m.split_ascii_whitespace();
+            let port = parts.next().unwrap_or("0");
+            let _proto = parts.next();
+            if port != "0" {
+                offered.extend(parts.filter_map(|f| f.parse::<u8>().ok()));
+            }
+        } else if let Some(map) = line.strip_prefix("a=rtpmap:") {
+            let mut parts = map.splitn(2, ' ');
+            let pt = parts.next().and_then(|p| p.parse::<u8>().ok());
+            let name = parts.next().and_then(|n| n.split('/').next());
+            if let (Some(pt), Some(name)) = (pt, name) {
+                names.push((pt, name.to_ascii_uppercase()));
+            }
+        }
+    }
+    if !saw_audio {
+        return Err(SdpError::Malformed("no audio stream"));
+    }
+    for pt in offered {
+        let name = names
+            .iter()
+            .find(|(p, _)| *p == pt)
+            .map(|(_, n)| n.as_str());
+        let known = CODECS.iter().find(|(static_pt, n)| match name {
+            Some(name) => name == *n,
+            None => pt == *static_pt,
+        });
+        if known.is_some() {
+            return Ok(pt);
+        }
+    }
+    Err(SdpError::NoCommonCodec)
+}
+
+fn session(session_id: u64, ip: IpAddr, port: u16, pts: &[u8]) -> String {
+    let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
+    let mut s = String::with_capacity(200);
+    // Infallible: writing to a String cannot fail.
+    let _ = write!(
+        s,
+        "v=0\r\no=linedrop {session_id} 1 IN {family} {ip}\r\ns=linedrop\r\nc=IN {family} {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP"
+    );
+    for pt in pts {
+        let _ = write!(s, " {pt}");
+    }
+    s.push_str("\r\n");
+    for pt in pts {
+        let name = CODECS
+            .iter()
+            .find(|(p, _)| p == pt)
+            .map_or("PCMU", |(_, n)| n);
+        let _ = write!(s, "a=rtpmap:{pt} {name}/8000\r\n");
+    }
+    s.push_str("a=sendrecv\r\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIPP_OFFER: &str = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+    #[test]
+    fn answers_sipps_pcmu_offer_with_pcmu() {
+        let a = answer(SIPP_OFFER, 7, "127.0.0.1".parse().unwrap(), 4000).unwrap();
+        assert!(a.contains("m=audio 4000 RTP/AVP 0\r\n"), "{a}");
+        assert!(a.contains("a=rtpmap:0 PCMU/8000"));
+        assert_eq!(choose_codec(&a), Ok(0));
+    }
+
+    #[test]
+    fn our_offer_carries_both_codecs_and_prefers_pcmu() {
+        let o = offer(1, "::1".parse().unwrap(), 4000);
+        assert!(o.contains("c=IN IP6 ::1"));
+        assert!(o.contains("m=audio 4000 RTP/AVP 0 8\r\n"));
+        assert_eq!(choose_codec(&o), Ok(0));
+    }
+
+    #[test]
+    fn dynamic_names_and_refusals() {
+        let pcma_only = "v=0\r\nm=audio 1 RTP/AVP 96 8\r\na=rtpmap:96 opus/48000/2\r\n";
+        assert_eq!(choose_codec(pcma_only), Ok(8));
+        let none = "v=0\r\nm=audio 1 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n";
+        assert_eq!(choose_codec(none), Err(SdpError::NoCommonCodec));
+        let declined = "v=0\r\nm=audio 0 RTP/AVP 0\r\n";
+        assert_eq!(choose_codec(declined), Err(SdpError::NoCommonCodec));
+        assert!(matches!(choose_codec("hello"), Err(SdpError::Malformed(_))));
+        assert!(matches!(
+            choose_codec("v=0\r\nm=video 1 RTP/AVP 31\r\n"),
+            Err(SdpError::Malformed(_))
+        ));
+    }
+}

@@ -1,0 +1,127 @@
+//! SIP transactions (RFC 3261 §17, with the Accepted state of RFC 6026), sans-IO.
+//!
+//! Each machine is driven by its transaction user (the user agent) and by time:
+//!
+//! - inputs: the constructor (which queues the first transmission), the `on_*` methods for
+//!   what arrived or what the user decided, and [`handle_timeout`](InviteClient::handle_timeout);
+//! - outputs: drain `poll_output` after every input until it returns `None`, then wake at
+//!   `poll_timeout`.
+//!
+//! The machines only count time and decide what to (re)send; they work on the encoded bytes
+//! the user agent hands them and never parse or build messages. Where a machine needs a new
+//! message (the ACK of a non-2xx final response) it asks the user agent for it through a
+//! closure, called only when that message is really needed.
+//!
+//! Retransmissions happen only over unreliable transports; over TCP the timers that absorb
+//! retransmissions (D, I, J, K) are zero, as §17 says.
+//!
+//! One deviation, on purpose: RFC 6026 leaves retransmitting a 2xx to INVITE (and giving up
+//! when no ACK comes) to the transaction user. [`InviteServer`] does it in its Accepted
+//! state, because both run on the same 64·T1 window as Timer L; the user agent only learns
+//! the outcome ([`TsxOutput::AckTimeout`] or the ACK).
+
+mod client_invite;
+mod client_non_invite;
+mod server_invite;
+mod server_non_invite;
+mod timer;
+
+use std::sync::Arc;
+
+pub use client_invite::InviteClient;
+pub use client_non_invite::NonInviteClient;
+pub use server_invite::InviteServer;
+pub use server_non_invite::NonInviteServer;
+pub use timer::{Timer, TimerConfig};
+
+/// Encoded bytes of one message, shared so that a retransmission costs no copy.
+pub type Wire = Arc<[u8]>;
+
+/// What a transaction asks of its user agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TsxOutput {
+    /// Send these bytes to the transaction's peer.
+    Transmit(Wire),
+    /// The transaction failed for want of an answer: Timer B or F (no response to our
+    /// request) or H (no ACK for our final response) fired.
+    Timeout(Timer),
+    /// Our 2xx to INVITE was never acknowledged within 64·T1 (RFC 3261 §13.3.1.4): the
+    /// user agent must end the dialog with BYE.
+    AckTimeout,
+    /// The transport could not deliver a message of this transaction (RFC 3261 §17.1.4,
+    /// §17.2.4): it failed at once. Kept apart from [`TsxOutput::Timeout`] so the user agent
+    /// can tell "nobody answered" from "it could not be sent".
+    TransportError,
+    /// The transaction is over and may be removed.
+    Terminated,
+}
+
+/// What the user agent should do with a message a transaction has just matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Hand it to the transaction user.
+    Deliver,
+    /// A retransmission the transaction has dealt with: drop it.
+    Absorb,
+}
+
+/// The states of all four machines, named as in RFC 3261 §17 and RFC 6026.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsxState {
+    /// Client INVITE: request sent, nothing heard.
+    Calling,
+    /// Client non-INVITE or server non-INVITE: request sent or received, no response yet.
+    Trying,
+    /// A provisional response has been sent or received.
+    Proceeding,
+    /// A 2xx to INVITE has been sent or received (RFC 6026).
+    Accepted,
+    /// A final response has been sent or received; absorbing retransmissions.
+    Completed,
+    /// Server INVITE: the ACK for a non-2xx final arrived.
+    Confirmed,
+    /// Over.
+    Terminated,
+}
+
+/// Queue and timer plumbing every machine shares.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    out: std::collections::VecDeque<TsxOutput>,
+}
+
+impl Outbox {
+    fn push(&mut self, o: TsxOutput) {
+        self.out.push_back(o);
+    }
+
+    fn pop(&mut self) -> Option<TsxOutput> {
+        self.out.pop_front()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::time::Instant;
+
+    use super::{Outbox, TimerConfig, TsxOutput, Wire};
+
+    /// A test's base instant; time then moves only by hand.
+    #[allow(clippy::disallowed_methods)]
+    pub(crate) fn t0() -> Instant {
+        Instant::now()
+    }
+
+    /// RFC 3261's default timers: on a simulated clock they cost nothing.
+    pub(crate) fn fast() -> TimerConfig {
+        TimerConfig::default()
+    }
+
+    pub(crate) fn wire(s: &str) -> Wire {
+        s.as_bytes().into()
+    }
+
+    pub(crate) fn drain(out: &mut Outbox) -> Vec<TsxOutput> {
+        std::iter::from_fn(|| out.pop()).collect()
+    }
+}

@@ -1,0 +1,140 @@
+//! The non-INVITE server transaction (RFC 3261 §17.2.2).
+
+use std::time::{Duration, Instant};
+
+use super::timer::TimerTable;
+use super::{Outbox, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
+
+/// Answers one received non-INVITE request.
+#[derive(Debug)]
+pub struct NonInviteServer {
+    state: TsxState,
+    cfg: TimerConfig,
+    reliable: bool,
+    /// The last response sent, resent when the request is retransmitted.
+    last: Option<Wire>,
+    timers: TimerTable,
+    out: Outbox,
+    retransmissions: u32,
+}
+
+impl NonInviteServer {
+    /// A new transaction for a received request, in Trying.
+    pub fn new(cfg: TimerConfig, reliable: bool) -> Self {
+        Self {
+            state: TsxState::Trying,
+            cfg,
+            reliable,
+            last: None,
+            timers: TimerTable::default(),
+            out: Outbox::default(),
+            retransmissions: 0,
+        }
+    }
+
+    /// Sends a response. Returns false if a final response was already sent.
+    pub fn respond(&mut self, now: Instant, status: u16, bytes: Wire) -> bool {
+        if !matches!(self.state, TsxState::Trying | TsxState::Proceeding) {
+            return false;
+        }
+        self.out.push(TsxOutput::Transmit(bytes.clone()));
+        self.last = Some(bytes);
+        if status < 200 {
+            self.state = TsxState::Proceeding;
+        } else {
+            self.state = TsxState::Completed;
+            let j = if self.reliable {
+                Duration::ZERO
+            } else {
+                self.cfg.t1x64()
+            };
+            self.timers.set(Timer::J, now + j);
+        }
+        true
+    }
+
+    /// The request arrived again: resend the last response, if any.
+    pub fn on_retransmit(&mut self) -> Verdict {
+        if let (TsxState::Proceeding | TsxState::Completed, Some(last)) = (self.state, &self.last) {
+            self.out.push(TsxOutput::Transmit(last.clone()));
+            self.retransmissions += 1;
+        }
+        Verdict::Absorb
+    }
+
+    /// The transport could not deliver our response.
+    pub fn on_transport_error(&mut self) {
+        if self.state != TsxState::Terminated {
+            self.terminate();
+        }
+    }
+
+    /// Runs the timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(t) = self.timers.expired(now) {
+            if t == Timer::J {
+                self.terminate();
+            }
+        }
+    }
+
+    fn terminate(&mut self) {
+        self.timers.clear();
+        self.state = TsxState::Terminated;
+        self.out.push(TsxOutput::Terminated);
+    }
+
+    /// The next output; drain after every input.
+    pub fn poll_output(&mut self) -> Option<TsxOutput> {
+        self.out.pop()
+    }
+
+    /// The next timer and when it fires.
+    pub fn poll_timeout(&self) -> Option<(Instant, Timer)> {
+        self.timers.next()
+    }
+
+    /// The current state.
+    pub fn state(&self) -> TsxState {
+        self.state
+    }
+
+    /// How many times a response was sent again.
+    pub fn retransmissions(&self) -> u32 {
+        self.retransmissions
+    }
+
+    /// Armed timers, for the ledger.
+    pub fn timers_armed(&self) -> usize {
+        self.timers.armed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transaction::tests::{drain, fast, t0, wire};
+
+    #[test]
+    fn a_retransmitted_bye_gets_the_same_200_until_j() {
+        let now = t0();
+        let cfg = fast();
+        let mut s = NonInviteServer::new(cfg, false);
+        s.respond(now, 200, wire("200"));
+        drain(&mut s.out);
+        s.on_retransmit();
+        assert_eq!(drain(&mut s.out), vec![TsxOutput::Transmit(wire("200"))]);
+        assert_eq!(s.poll_timeout(), Some((now + cfg.t1x64(), Timer::J)));
+        s.handle_timeout(now + cfg.t1x64());
+        assert_eq!(drain(&mut s.out), vec![TsxOutput::Terminated]);
+    }
+
+    #[test]
+    fn over_tcp_j_is_zero() {
+        let now = t0();
+        let mut s = NonInviteServer::new(fast(), true);
+        s.respond(now, 200, wire("200"));
+        s.handle_timeout(now);
+        assert_eq!(s.state(), TsxState::Terminated);
+    }
+}

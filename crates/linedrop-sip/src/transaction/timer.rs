@@ -1,0 +1,131 @@
+//! The timers of RFC 3261 §17 (and L, M of RFC 6026), as data.
+
+use std::time::{Duration, Instant};
+
+/// A transaction timer, named as in the RFCs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// INVITE request retransmit (unreliable transports).
+    A,
+    /// INVITE transaction timeout (client).
+    B,
+    /// Wait for response retransmissions after a non-2xx final (client INVITE).
+    D,
+    /// Non-INVITE request retransmit (unreliable transports).
+    E,
+    /// Non-INVITE transaction timeout (client).
+    F,
+    /// Final response retransmit (server INVITE; also the 2xx in Accepted).
+    G,
+    /// Wait for the ACK of a final response (server INVITE).
+    H,
+    /// Wait for ACK retransmissions (server INVITE, Confirmed).
+    I,
+    /// Wait for request retransmissions (server non-INVITE, Completed).
+    J,
+    /// Wait for response retransmissions (client non-INVITE, Completed).
+    K,
+    /// Absorb INVITE retransmissions after a 2xx (server INVITE, Accepted).
+    L,
+    /// Absorb 2xx retransmissions (client INVITE, Accepted).
+    M,
+}
+
+const COUNT: usize = 12;
+
+impl Timer {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// T1, T2 and T4 (RFC 3261 §17.1.1.1, table 4). Tests and the configuration make them short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerConfig {
+    /// RTT estimate (default 500 ms).
+    pub t1: Duration,
+    /// Maximum retransmit interval for non-INVITE requests and INVITE responses (4 s).
+    pub t2: Duration,
+    /// Maximum time a message stays in the network (5 s).
+    pub t4: Duration,
+}
+
+impl Default for TimerConfig {
+    fn default() -> Self {
+        Self {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        }
+    }
+}
+
+impl TimerConfig {
+    /// 64·T1: the timeout of B, F, H, J (unreliable), L and M.
+    pub fn t1x64(&self) -> Duration {
+        self.t1 * 64
+    }
+
+    /// The longest any transaction can live: an INVITE server that gets no ACK for a 2xx
+    /// (64·T1), or a client that hears a provisional response and then its final and its
+    /// ACK window (bounded by the user agent's no-answer policy plus Timer D, 32 s) — this
+    /// returns the transaction-level part, `64·T1 + max(32 s, T4)`.
+    pub fn longest_lifetime(&self) -> Duration {
+        self.t1x64() + Duration::from_secs(32).max(self.t4)
+    }
+}
+
+/// One deadline per timer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TimerTable([Option<Instant>; COUNT]);
+
+impl TimerTable {
+    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
+        self.0[timer.index()] = Some(at);
+    }
+
+    pub(crate) fn stop(&mut self, timer: Timer) {
+        self.0[timer.index()] = None;
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0 = [None; COUNT];
+    }
+
+    /// The earliest armed timer.
+    pub(crate) fn next(&self) -> Option<(Instant, Timer)> {
+        ALL.iter()
+            .filter_map(|t| self.0[t.index()].map(|at| (at, *t)))
+            .min_by_key(|(at, _)| *at)
+    }
+
+    /// Takes the earliest timer due at `now`, disarming it.
+    pub(crate) fn expired(&mut self, now: Instant) -> Option<Timer> {
+        let (at, t) = self.next()?;
+        if at <= now {
+            self.stop(t);
+            Some(t)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn armed(&self) -> usize {
+        self.0.iter().filter(|t| t.is_some()).count()
+    }
+}
+
+const ALL: [Timer; COUNT] = [
+    Timer::A,
+    Timer::B,
+    Timer::D,
+    Timer::E,
+    Timer::F,
+    Timer::G,
+    Timer::H,
+    Timer::I,
+    Timer::J,
+    Timer::K,
+    Timer::L,
+    Timer::M,
+];

@@ -1,0 +1,190 @@
+//! Building the messages the user agent sends (RFC 3261 §8.1.1, §8.2.6, §9.1, §12.2.1,
+//! §17.1.1.3).
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::leg::{EndReason, Leg};
+use super::peer::Transport;
+use super::SipProvider;
+use crate::message::{
+    CSeq, HeaderName, Host, Method, Reason, Request, Response, StatusCode,
+    Transport as ViaTransport, Uri, Via,
+};
+
+/// The methods we answer, for Allow headers.
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE";
+
+pub(crate) fn host_of(ip: IpAddr) -> Host {
+    match ip {
+        IpAddr::V4(v4) => Host::Ipv4(v4),
+        IpAddr::V6(v6) => Host::Ipv6(v6),
+    }
+}
+
+fn via_transport(t: Transport) -> ViaTransport {
+    match t {
+        Transport::Udp => ViaTransport::Udp,
+        Transport::Tcp => ViaTransport::Tcp,
+    }
+}
+
+/// The Reason header for our BYE or CANCEL (RFC 3326).
+pub(crate) fn reason_header(end: &EndReason) -> Option<Reason> {
+    end.q850
+        .map(|q| Reason::q850(u16::from(q), end.text.as_deref()))
+}
+
+impl SipProvider {
+    /// Our address on `transport` as the peer must see it.
+    pub(crate) fn local_addr(&self, transport: Transport) -> SocketAddr {
+        match transport {
+            Transport::Tcp => self.cfg.tcp_addr.unwrap_or(self.cfg.udp_addr),
+            Transport::Udp => self.cfg.udp_addr,
+        }
+    }
+
+    /// A Via for a new client transaction, asking for rport (RFC 3581).
+    pub(crate) fn via(&mut self, transport: Transport, branch: &str) -> Via {
+        let addr = self.local_addr(transport);
+        let mut via = Via::new(
+            via_transport(transport),
+            host_of(addr.ip()),
+            Some(addr.port()),
+            branch,
+        );
+        via.params.set("rport", None);
+        via
+    }
+
+    /// Our Contact for `user` on `transport`.
+    pub(crate) fn contact(&self, user: &str, transport: Transport) -> String {
+        let addr = self.local_addr(transport);
+        let host = host_of(addr.ip());
+        let t = if transport == Transport::Tcp {
+            ";transport=tcp"
+        } else {
+            ""
+        };
+        if user.is_empty() {
+            format!("<sip:{host}:{}{t}>", addr.port())
+        } else {
+            format!("<sip:{user}@{host}:{}{t}>", addr.port())
+        }
+    }
+
+    /// A response to `req` (RFC 3261 §8.2.6), with our To tag when given and the request had
+    /// none.
+    pub(crate) fn response(&self, req: &Request, status: u16, to_tag: Option<&str>) -> Response {
+        // Invariant: every status we send is a valid three-digit code from this module.
+        let code = StatusCode::new(status).unwrap_or(StatusCode::SERVER_INTERNAL_ERROR);
+        let mut resp = Response::for_request(req, code);
+        if let (Some(tag), Ok(mut to)) = (to_tag, req.headers().to()) {
+            if to.tag().is_none() && status != 100 {
+                to.set_tag(tag);
+                resp.headers_mut().set(HeaderName::To, to);
+            }
+        }
+        resp
+    }
+
+    /// A request inside `leg`'s dialog (RFC 3261 §12.2.1.1). ACK reuses the INVITE's CSeq
+    /// number; every other method takes the next one.
+    pub(crate) fn in_dialog(&mut self, leg: &mut Leg, method: Method) -> Request {
+        let cseq = if method == Method::Ack {
+            leg.invite
+                .headers()
+                .cseq()
+                .map(|c| c.seq)
+                .unwrap_or(leg.local_cseq)
+        } else {
+            leg.local_cseq += 1;
+            leg.local_cseq
+        };
+        let branch = self.ids.branch();
+        let via = self.via(leg.peer.transport, &branch);
+        let (from, to) = self.dialog_parties(leg);
+        let mut req = Request::new(method.clone(), leg.remote_target.clone())
+            .with_header(HeaderName::Via, via)
+            .with_header(HeaderName::MaxForwards, 70)
+            .with_header(HeaderName::From, from)
+            .with_header(HeaderName::To, to)
+            .with_header(HeaderName::CallId, &leg.call_id)
+            .with_header(HeaderName::CSeq, CSeq::new(cseq, method));
+        for route in &leg.route_set {
+            req.headers_mut().push(HeaderName::Route, route);
+        }
+        req
+    }
+
+    /// From and To of an in-dialog request we send.
+    fn dialog_parties(&self, leg: &Leg) -> (String, String) {
+        let local = format!("<{}>;tag={}", leg.local_uri, leg.local_tag);
+        let remote = match &leg.remote_tag {
+            Some(t) => format!("<{}>;tag={t}", leg.remote_uri),
+            None => format!("<{}>", leg.remote_uri),
+        };
+        (local, remote)
+    }
+
+    /// The CANCEL of our INVITE (RFC 3261 §9.1): same Request-URI, top Via, From, To,
+    /// Call-ID, Route and CSeq number.
+    pub(crate) fn cancel_for(&self, invite: &Request, end: &EndReason) -> Request {
+        let h = invite.headers();
+        let mut req = Request::new(Method::Cancel, invite.uri().clone());
+        for name in [
+            HeaderName::Via,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+        ] {
+            if let Some(v) = h.get(name) {
+                req.headers_mut().push(name, v);
+            }
+        }
+        req.headers_mut().push(HeaderName::MaxForwards, 70);
+        if let Ok(cseq) = h.cseq() {
+            req.headers_mut()
+                .push(HeaderName::CSeq, CSeq::new(cseq.seq, Method::Cancel));
+        }
+        for route in h.get_all(HeaderName::Route) {
+            req.headers_mut().push(HeaderName::Route, route);
+        }
+        if let Some(reason) = reason_header(end) {
+            req.headers_mut().push(HeaderName::Reason, reason);
+        }
+        req
+    }
+
+    /// The ACK of a non-2xx final response to our INVITE (RFC 3261 §17.1.1.3).
+    pub(crate) fn ack_for_failure(invite: &Request, resp: &Response) -> Request {
+        let h = invite.headers();
+        let mut req = Request::new(Method::Ack, invite.uri().clone());
+        if let Some(v) = h.get(HeaderName::Via) {
+            req.headers_mut().push(HeaderName::Via, v);
+        }
+        req.headers_mut().push(HeaderName::MaxForwards, 70);
+        for (name, source) in [
+            (HeaderName::From, h),
+            (HeaderName::To, resp.headers()),
+            (HeaderName::CallId, h),
+        ] {
+            if let Some(v) = source.get(name) {
+                req.headers_mut().push(name, v);
+            }
+        }
+        if let Ok(cseq) = h.cseq() {
+            req.headers_mut()
+                .push(HeaderName::CSeq, CSeq::new(cseq.seq, Method::Ack));
+        }
+        for route in h.get_all(HeaderName::Route) {
+            req.headers_mut().push(HeaderName::Route, route);
+        }
+        req
+    }
+}
+
+/// Parses a destination the engine was given.
+pub(crate) fn parse_target(to: &str) -> Option<Uri> {
+    let uri = Uri::parse(to.trim()).ok()?;
+    uri.is_sip().then_some(uri)
+}

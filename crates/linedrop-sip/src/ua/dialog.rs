@@ -1,0 +1,219 @@
+//! Requests inside a dialog (or an early one): BYE, re-INVITE and the rest; the tombstones
+//! that answer them once the dialog is gone; and the 2xx that is never acknowledged.
+
+use std::time::Instant;
+
+use linedrop_core::{CallId, Cause, Now, Origin, ProviderEvent, WireEnd};
+
+use super::ending::read_reason;
+use super::leg::{EndReason, Phase};
+use super::peer::Peer;
+use super::receive::{stamp_via, user_of};
+use super::{MethodKey, Purpose, SipProvider, Tsx};
+use crate::message::{Contacts, HeaderName, Method, Request};
+use crate::transaction::InviteServer;
+
+impl SipProvider {
+    pub(crate) fn on_in_dialog(
+        &mut self,
+        now: Now,
+        from: Peer,
+        branch: &str,
+        req: Request,
+        to_tag: String,
+    ) {
+        let h = req.headers();
+        let call_id = h.call_id().unwrap_or_default().to_owned();
+        let key = (call_id, to_tag);
+        let from_tag = h.from().ok().and_then(|f| f.tag().map(str::to_owned));
+        let call = self.dialogs.get(&key).copied().filter(|c| {
+            self.legs
+                .get(c)
+                .is_some_and(|l| l.remote_tag.is_none() || l.remote_tag == from_tag)
+        });
+        let Some(call) = call else {
+            if self.tombstone_set.contains_key(&key) {
+                // The dialog ended and was freed: a BYE is a retransmission of the one that
+                // ended it (in a new transaction), so it still gets its 200 (RFC 3261 §15.1.2
+                // says nothing else would stop the peer's retransmissions).
+                self.stats.tombstone_hits += 1;
+                let status = if req.method() == &Method::Bye {
+                    200
+                } else {
+                    481
+                };
+                return self.refuse(now, from, branch, &req, status, None);
+            }
+            // (An INVITE is refused by an INVITE transaction, which absorbs its ACK.)
+            self.stats.unknown_dialog += 1;
+            return self.refuse(now, from, branch, &req, 481, None);
+        };
+        match req.method() {
+            Method::Bye => self.on_bye(now, from, branch, req, call),
+            Method::Invite => self.on_reinvite(now, from, branch, req, call),
+            Method::Options | Method::Update | Method::Info => {
+                self.reply(now, from, branch, &req, 200, None)
+            }
+            Method::Cancel => self.reply(now, from, branch, &req, 481, None),
+            _ => self.reply(now, from, branch, &req, 405, None),
+        }
+    }
+
+    fn on_bye(&mut self, now: Now, from: Peer, branch: &str, req: Request, call: CallId) {
+        self.reply(now, from, branch, &req, 200, None);
+        let Some(leg) = self.legs.get(&call) else {
+            return;
+        };
+        let phase = leg.phase;
+        // BYE before our 2xx was acknowledged: stop resending it (RFC 5407 §3.2), and let no
+        // ACK timeout end the call a second time.
+        if phase == Phase::Accepting {
+            if let Some(id) = leg.invite_tsx {
+                if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
+                    t.abandon();
+                }
+                self.sync_tsx(now.instant, id);
+            }
+        }
+        if let Some(id) = self.legs.get(&call).and_then(|l| l.reinvite_tsx) {
+            self.finish_reinvite(now, call, id);
+        }
+        let (q850, text) = read_reason(&req);
+        let ended = |cause, sip_status| ProviderEvent::Ended {
+            call,
+            origin: Origin::Remote,
+            cause,
+            wire: WireEnd::Bye,
+            sip_status,
+            q850,
+            text: text.clone(),
+        };
+        match phase {
+            // The caller's BYE on the early dialog of its own INVITE (RFC 3261 §15): the
+            // INVITE still needs its final response, 487 (§15.1.2); the ACK of that ends
+            // the teardown.
+            Phase::Offered => {
+                self.report_end(call, ended(Cause::Cancelled, Some(487)));
+                self.send_final_error(now, call, 487);
+            }
+            // The callee ended an early dialog, which §15 forbids it: our INVITE is still
+            // pending, so cancel it; that also bounds its transaction by Timer B.
+            Phase::Calling | Phase::Early => {
+                self.report_end(call, ended(Cause::Normal, None));
+                self.cancel_invite(now.instant, call);
+            }
+            // Crossed BYEs: ours still waits for its answer, which ends the teardown; a
+            // pending CANCEL waits for the INVITE's final response.
+            Phase::Byeing | Phase::Cancelling => {
+                self.report_end(call, ended(Cause::Normal, None));
+            }
+            _ => {
+                self.report_end(call, ended(Cause::Normal, None));
+                self.torn_down(call);
+            }
+        }
+    }
+
+    /// A re-INVITE: refresh the remote target and answer with the session we have.
+    fn on_reinvite(&mut self, now: Now, from: Peer, branch: &str, req: Request, call: CallId) {
+        let Some(leg) = self.legs.get(&call) else {
+            return;
+        };
+        let status = match leg.phase {
+            Phase::Confirmed if leg.reinvite_tsx.is_none() => 200,
+            Phase::Confirmed | Phase::Accepting | Phase::Early | Phase::Offered => 491,
+            // Ending or ended: the session this would modify is gone.
+            _ => 481,
+        };
+        let mut resp = self.response(&req, status, None);
+        if status == 200 {
+            let user = user_of(&leg.local_uri);
+            let h = resp.headers_mut();
+            h.push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
+            h.push(HeaderName::ContentType, "application/sdp");
+            resp.set_body(leg.local_sdp.clone().unwrap_or_default().into_bytes());
+        }
+        stamp_via(&mut resp, &req, from);
+        let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
+        tsx.respond(now.instant, status, resp.to_bytes().into());
+        let target = match req.headers().contact() {
+            Ok(Some(Contacts::List(list))) if !list.is_empty() => Some(list[0].uri.clone()),
+            _ => None,
+        };
+        let key = (branch.to_owned(), MethodKey::ServerInvite);
+        let owner = (status == 200).then_some(call);
+        let id = self.add_tsx(
+            now.instant,
+            Tsx::InviteServer(tsx),
+            from,
+            owner,
+            Purpose::Server,
+            key,
+        );
+        if status == 200 {
+            if let Some(leg) = self.legs.get_mut(&call) {
+                leg.reinvite_tsx = Some(id);
+                if let Some(t) = target {
+                    leg.remote_target = t;
+                }
+            }
+        }
+    }
+
+    /// The dialog ended while their re-INVITE's 2xx awaited its ACK: stop resending it.
+    fn finish_reinvite(&mut self, now: Now, call: CallId, id: u64) {
+        if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
+            t.abandon();
+        }
+        self.sync_tsx(now.instant, id);
+        if let Some(leg) = self.legs.get_mut(&call) {
+            leg.reinvite_tsx = None;
+        }
+    }
+
+    /// Our 2xx (to their INVITE or re-INVITE, transaction `tsx`) was never acknowledged
+    /// (RFC 3261 §13.3.1.4, and §14.2 for re-INVITEs): the call ends with BYE.
+    pub(crate) fn on_ack_timeout(&mut self, now: Instant, call: Option<CallId>, tsx: u64) {
+        let Some(call) = call else { return };
+        let Some(leg) = self.legs.get_mut(&call) else {
+            return;
+        };
+        let reinvite = leg.reinvite_tsx == Some(tsx);
+        if reinvite {
+            leg.reinvite_tsx = None;
+        }
+        let due = if reinvite {
+            leg.phase == Phase::Confirmed
+        } else {
+            leg.invite_tsx == Some(tsx) && leg.phase == Phase::Accepting
+        };
+        if !due {
+            return;
+        }
+        // Ended by us while the 2xx was out (bye_after_ack): that end stands.
+        if !leg.bye_after_ack {
+            let cause = Cause::NotAcknowledged;
+            let text = "no ACK for our 2xx".to_string();
+            leg.end = Some(EndReason {
+                q850: Some(cause.q850()),
+                text: Some(text.clone()),
+            });
+            self.report_end(
+                call,
+                ProviderEvent::Ended {
+                    call,
+                    origin: Origin::Network,
+                    cause,
+                    wire: WireEnd::Bye,
+                    sip_status: None,
+                    q850: Some(cause.q850()),
+                    text: Some(text),
+                },
+            );
+        }
+        if let Some(leg) = self.legs.get_mut(&call) {
+            leg.phase = Phase::Confirmed;
+        }
+        self.send_bye(now, call);
+    }
+}

@@ -1,0 +1,84 @@
+//! The user agent's per-call state: one INVITE dialog, from the first request to `close`.
+
+use linedrop_core::CallId;
+
+use super::peer::Peer;
+use crate::message::{Request, Uri};
+
+/// Where a call is on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Outbound: INVITE sent, nothing heard (a CANCEL must wait for a provisional).
+    Calling,
+    /// Outbound: a provisional response arrived.
+    Early,
+    /// Inbound: INVITE received, no final response yet.
+    Offered,
+    /// Inbound: our 2xx is out, its ACK not yet in.
+    Accepting,
+    /// The dialog is confirmed.
+    Confirmed,
+    /// Outbound: we are cancelling (the CANCEL is out, or waits for a provisional).
+    Cancelling,
+    /// Inbound: our final error response is out, its ACK not yet in.
+    Rejecting,
+    /// Our BYE is out.
+    Byeing,
+    /// The wire is done with this call (TornDown reported).
+    Done,
+}
+
+/// How we end the call on the wire, kept from the engine's `end` for the messages that
+/// carry it (the Reason header of BYE and CANCEL).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct EndReason {
+    pub(crate) q850: Option<u8>,
+    pub(crate) text: Option<String>,
+}
+
+/// One call's dialog state.
+#[derive(Debug)]
+pub(crate) struct Leg {
+    pub(crate) id: CallId,
+    pub(crate) outbound: bool,
+    /// SIP Call-ID.
+    pub(crate) call_id: String,
+    pub(crate) local_tag: String,
+    pub(crate) remote_tag: Option<String>,
+    /// Our address (From when we call, To when they do), without tag.
+    pub(crate) local_uri: String,
+    /// Theirs, without tag.
+    pub(crate) remote_uri: String,
+    /// The last CSeq number we used in this dialog.
+    pub(crate) local_cseq: u32,
+    /// Where in-dialog requests go (the remote target, RFC 3261 §12.1).
+    pub(crate) remote_target: Uri,
+    /// The route set (already in the order to put in Route headers).
+    pub(crate) route_set: Vec<String>,
+    /// Where the dialog's messages go on the wire.
+    pub(crate) peer: Peer,
+    pub(crate) phase: Phase,
+    /// Our INVITE client transaction, or their INVITE server transaction.
+    pub(crate) invite_tsx: Option<u64>,
+    /// Outbound: our INVITE (for CANCEL). Inbound: their INVITE (for our responses).
+    pub(crate) invite: Request,
+    /// The SDP we sent or will send in our 2xx.
+    pub(crate) local_sdp: Option<String>,
+    /// Why we are ending, once we are.
+    pub(crate) end: Option<EndReason>,
+    /// Inbound: BYE as soon as the ACK arrives (ended while our 2xx was unacknowledged).
+    pub(crate) bye_after_ack: bool,
+    /// Outbound: CANCEL as soon as a provisional arrives (ended while still Calling).
+    pub(crate) cancel_pending: bool,
+    /// Their re-INVITE being answered (its ACK comes to the dialog).
+    pub(crate) reinvite_tsx: Option<u64>,
+    /// Retransmissions attributed to this call.
+    pub(crate) retransmissions: u64,
+}
+
+impl Leg {
+    /// Whether the wire still owes the engine a `TornDown`.
+    pub(crate) fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}

@@ -1,0 +1,558 @@
+//! The user agent: SIP dialogs and the [`Provider`] the session core drives. Sans-IO.
+//!
+//! [`SipProvider`] turns the engine's verbs (place, ring, answer, end, close) into SIP
+//! transactions, and messages from the wire into provider events. Its driver feeds it
+//! messages ([`SipProvider::handle_message`]) and connection news, drains
+//! [`SipProvider::poll_transmit`] after every input, and runs its timers through the engine.
+//!
+//! Every call ends on the wire the way RFC 3261 says, and always within
+//! [`SipConfig::teardown_bound`]: BYE when confirmed; CANCEL while ringing (deferred until a
+//! provisional response, bounded by Timer B); a final response while offered; a BYE after
+//! the ACK (or after Timer L when none comes) when ended while our 2xx is unacknowledged; a
+//! 2xx that crosses our CANCEL is acknowledged and then ended with BYE.
+//!
+//! Layout: `receive` (parsing, matching, the checks of RFC 3261 §8.2), `server` (the
+//! callee's side), `client` (the caller's side and forks), `dialog` (in-dialog requests,
+//! tombstones, the unacknowledged 2xx), `ending` (the engine's `end` and failed
+//! transactions, each turned into one termination), `build` (the messages we send).
+
+mod build;
+mod client;
+mod config;
+mod dialog;
+mod ending;
+mod leg;
+mod peer;
+mod receive;
+mod rng;
+mod server;
+mod stats;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use linedrop_core::{
+    CallId, CallIds, LineId, Now, Placement, Provider, ProviderError, ProviderEvent, ProviderFacts,
+    ProviderLedger, Termination,
+};
+
+use crate::message::Method;
+use crate::transaction::{
+    InviteClient, InviteServer, NonInviteClient, NonInviteServer, TsxOutput, Wire,
+};
+
+pub use config::SipConfig;
+pub use peer::{ConnId, Peer, Transmit, Transport};
+pub use stats::SipStats;
+
+use ending::Failure;
+use leg::{Leg, Phase};
+
+/// One transaction and what it is for.
+#[derive(Debug)]
+pub(crate) enum Tsx {
+    InviteClient(InviteClient),
+    NonInviteClient(NonInviteClient),
+    InviteServer(InviteServer),
+    NonInviteServer(NonInviteServer),
+}
+
+/// Why a client transaction was started: decides what its outcome means for the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Our INVITE.
+    Invite,
+    /// Our CANCEL of the call's INVITE.
+    Cancel,
+    /// Our BYE ending the call.
+    Bye,
+    /// A BYE ending an extra fork of our INVITE (not a call of its own).
+    ForkBye,
+    /// A server transaction (their request).
+    Server,
+}
+
+#[derive(Debug)]
+pub(crate) struct TsxEntry {
+    pub(crate) tsx: Tsx,
+    pub(crate) peer: Peer,
+    pub(crate) call: Option<CallId>,
+    pub(crate) purpose: Purpose,
+    /// The key under which it is indexed (branch, and the method it matches).
+    pub(crate) key: (String, MethodKey),
+    /// Its entry in the timer set.
+    pub(crate) deadline: Option<Instant>,
+    /// Our INVITE: the 2xx we acknowledged, by To tag (the call's dialog and any extra
+    /// forks), with the ACK sent, so a retransmitted 2xx is acknowledged again and nothing
+    /// more. Lives as long as the transaction (Timer M), even after the call is freed.
+    pub(crate) acks: Vec<(Option<String>, Wire)>,
+}
+
+/// How transactions are matched: CANCEL has its own, ACK goes with INVITE (RFC 3261
+/// §17.1.3, §17.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum MethodKey {
+    Invite,
+    Cancel,
+    Other,
+    /// A server transaction (requests we received) keyed apart from our own.
+    ServerInvite,
+    ServerCancel,
+    ServerOther,
+}
+
+impl MethodKey {
+    pub(crate) fn client(m: &Method) -> Self {
+        match m {
+            Method::Invite | Method::Ack => MethodKey::Invite,
+            Method::Cancel => MethodKey::Cancel,
+            _ => MethodKey::Other,
+        }
+    }
+
+    pub(crate) fn server(m: &Method) -> Self {
+        match m {
+            Method::Invite | Method::Ack => MethodKey::ServerInvite,
+            Method::Cancel => MethodKey::ServerCancel,
+            _ => MethodKey::ServerOther,
+        }
+    }
+}
+
+/// (Call-ID, our tag): a dialog as we know it.
+pub(crate) type DialogKey = (String, String);
+
+/// The SIP user agent: a [`Provider`] for the session engine. See the module docs.
+#[derive(Debug)]
+pub struct SipProvider {
+    pub(crate) cfg: SipConfig,
+    /// The engine's call id space (inbound calls take their ids here).
+    call_ids: CallIds,
+    pub(crate) ids: rng::Ids,
+    /// Lines by the user part of their address.
+    pub(crate) lines: HashMap<String, (LineId, String)>,
+    pub(crate) legs: HashMap<CallId, Leg>,
+    pub(crate) dialogs: HashMap<DialogKey, CallId>,
+    /// Inbound calls by (Call-ID, their From tag), to spot merged requests.
+    pub(crate) inbound: HashMap<(String, String), CallId>,
+    pub(crate) tsx: HashMap<u64, TsxEntry>,
+    pub(crate) tsx_index: HashMap<(String, MethodKey), u64>,
+    next_tsx: u64,
+    timers: BTreeSet<(Instant, u64)>,
+    /// Ended dialogs, kept to answer late requests, in expiry order (one fixed lifetime).
+    pub(crate) tombstones: VecDeque<(Instant, DialogKey)>,
+    pub(crate) tombstone_set: HashMap<DialogKey, Instant>,
+    pub(crate) transmits: VecDeque<Transmit>,
+    pub(crate) events: VecDeque<ProviderEvent>,
+    pub(crate) connections: BTreeSet<ConnId>,
+    pub(crate) stats: SipStats,
+    /// Fault kinds already logged (each kind is logged once, then only counted).
+    pub(crate) logged: BTreeSet<&'static str>,
+}
+
+impl SipProvider {
+    /// A user agent taking inbound call ids from `ids` (the engine's).
+    pub fn new(cfg: SipConfig, ids: CallIds) -> Self {
+        Self {
+            ids: rng::Ids::new(cfg.rng_seed),
+            cfg,
+            call_ids: ids,
+            lines: HashMap::new(),
+            legs: HashMap::new(),
+            dialogs: HashMap::new(),
+            inbound: HashMap::new(),
+            tsx: HashMap::new(),
+            tsx_index: HashMap::new(),
+            next_tsx: 1,
+            timers: BTreeSet::new(),
+            tombstones: VecDeque::new(),
+            tombstone_set: HashMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            connections: BTreeSet::new(),
+            stats: SipStats::default(),
+            logged: BTreeSet::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SipConfig {
+        &self.cfg
+    }
+
+    /// Counters of what was seen and done.
+    pub fn stats(&self) -> &SipStats {
+        &self.stats
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The driver opened or accepted a stream connection.
+    pub fn handle_connection_opened(&mut self, _now: Now, conn: ConnId, _peer: Peer) {
+        self.connections.insert(conn);
+    }
+
+    /// A stream connection is gone: calls on it end with origin `network`, its
+    /// transactions fail.
+    pub fn handle_connection_closed(&mut self, now: Now, conn: ConnId) {
+        self.connections.remove(&conn);
+        let calls: Vec<CallId> = self
+            .legs
+            .values()
+            .filter(|l| l.peer.conn == Some(conn) && !l.is_done())
+            .map(|l| l.id)
+            .collect();
+        for &id in &calls {
+            self.transport_failed(id);
+        }
+        // The transactions on the connection fail, and so do those of the calls it carried
+        // (one started before the connection was known, say), which would otherwise wait
+        // for answers that cannot come.
+        let tsxs: Vec<u64> = self
+            .tsx
+            .iter()
+            .filter(|(_, e)| {
+                e.peer.conn == Some(conn) || e.call.is_some_and(|c| calls.contains(&c))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in tsxs {
+            self.tsx_transport_error(now, id);
+        }
+    }
+
+    /// A transmit to `to` could not be sent: the transactions that use it fail.
+    pub fn handle_send_failure(&mut self, now: Now, to: Peer) {
+        self.stats.transport_errors += 1;
+        let tsxs: Vec<u64> = self
+            .tsx
+            .iter()
+            .filter(|(_, e)| e.peer.addr == to.addr && e.peer.transport == to.transport)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in tsxs {
+            self.tsx_transport_error(now, id);
+        }
+    }
+
+    /// Whether a dialog or transaction still needs `conn`.
+    pub fn connection_in_use(&self, conn: ConnId) -> bool {
+        self.legs
+            .values()
+            .any(|l| l.peer.conn == Some(conn) && !l.is_done())
+            || self.tsx.values().any(|e| e.peer.conn == Some(conn))
+    }
+
+    // ---- transactions ----
+
+    pub(crate) fn add_tsx(
+        &mut self,
+        now: Instant,
+        tsx: Tsx,
+        peer: Peer,
+        call: Option<CallId>,
+        purpose: Purpose,
+        key: (String, MethodKey),
+    ) -> u64 {
+        let id = self.next_tsx;
+        self.next_tsx += 1;
+        self.tsx_index.insert(key.clone(), id);
+        self.tsx.insert(
+            id,
+            TsxEntry {
+                tsx,
+                peer,
+                call,
+                purpose,
+                key,
+                deadline: None,
+                acks: Vec::new(),
+            },
+        );
+        self.sync_tsx(now, id);
+        id
+    }
+
+    /// Drains a transaction's outputs and re-arms its timer; the one place a transaction's
+    /// results reach the wire and the calls.
+    pub(crate) fn sync_tsx(&mut self, now: Instant, id: u64) {
+        loop {
+            let Some(entry) = self.tsx.get_mut(&id) else {
+                return;
+            };
+            let out = match &mut entry.tsx {
+                Tsx::InviteClient(t) => t.poll_output(),
+                Tsx::NonInviteClient(t) => t.poll_output(),
+                Tsx::InviteServer(t) => t.poll_output(),
+                Tsx::NonInviteServer(t) => t.poll_output(),
+            };
+            let Some(out) = out else { break };
+            let (peer, call, purpose) = (entry.peer, entry.call, entry.purpose);
+            match out {
+                TsxOutput::Transmit(bytes) => self.send(peer, bytes),
+                TsxOutput::Timeout(timer) => {
+                    self.on_tsx_failure(now, call, id, purpose, Failure::Timer(timer))
+                }
+                TsxOutput::TransportError => {
+                    self.on_tsx_failure(now, call, id, purpose, Failure::Transport)
+                }
+                TsxOutput::AckTimeout => self.on_ack_timeout(now, call, id),
+                TsxOutput::Terminated => {
+                    self.remove_tsx(id);
+                    return;
+                }
+            }
+        }
+        let Some(entry) = self.tsx.get_mut(&id) else {
+            return;
+        };
+        let next = match &entry.tsx {
+            Tsx::InviteClient(t) => t.poll_timeout(),
+            Tsx::NonInviteClient(t) => t.poll_timeout(),
+            Tsx::InviteServer(t) => t.poll_timeout(),
+            Tsx::NonInviteServer(t) => t.poll_timeout(),
+        }
+        .map(|(at, _)| at);
+        if entry.deadline != next {
+            if let Some(old) = entry.deadline.take() {
+                self.timers.remove(&(old, id));
+            }
+            if let Some(at) = next {
+                self.timers.insert((at, id));
+            }
+            entry.deadline = next;
+        }
+    }
+
+    fn remove_tsx(&mut self, id: u64) {
+        if let Some(entry) = self.tsx.remove(&id) {
+            if let Some(at) = entry.deadline {
+                self.timers.remove(&(at, id));
+            }
+            if self.tsx_index.get(&entry.key) == Some(&id) {
+                self.tsx_index.remove(&entry.key);
+            }
+            let retrans = match &entry.tsx {
+                Tsx::InviteClient(t) => t.retransmissions(),
+                Tsx::NonInviteClient(t) => t.retransmissions(),
+                Tsx::InviteServer(t) => t.retransmissions(),
+                Tsx::NonInviteServer(t) => t.retransmissions(),
+            };
+            self.stats.retransmissions += u64::from(retrans);
+            if let Some(leg) = entry.call.and_then(|c| self.legs.get_mut(&c)) {
+                leg.retransmissions += u64::from(retrans);
+                if leg.invite_tsx == Some(id) {
+                    leg.invite_tsx = None;
+                }
+                if leg.reinvite_tsx == Some(id) {
+                    leg.reinvite_tsx = None;
+                }
+            }
+        }
+    }
+
+    fn tsx_transport_error(&mut self, now: Now, id: u64) {
+        let Some(entry) = self.tsx.get_mut(&id) else {
+            return;
+        };
+        match &mut entry.tsx {
+            Tsx::InviteClient(t) => t.on_transport_error(),
+            Tsx::NonInviteClient(t) => t.on_transport_error(),
+            Tsx::InviteServer(t) => t.on_transport_error(),
+            Tsx::NonInviteServer(t) => t.on_transport_error(),
+        }
+        self.sync_tsx(now.instant, id);
+    }
+
+    pub(crate) fn send(&mut self, to: Peer, bytes: Wire) {
+        self.stats.sent += 1;
+        self.transmits.push_back(Transmit { to, bytes });
+    }
+
+    /// Logs a fault kind the first time it is seen; afterwards it is only counted.
+    pub(crate) fn log_once(&mut self, kind: &'static str, detail: &dyn std::fmt::Display) {
+        if self.logged.insert(kind) {
+            tracing::warn!(kind, %detail, "SIP fault (further ones of this kind are only counted)");
+        }
+    }
+
+    // ---- call endings shared by the client and server sides ----
+
+    /// Reports the far end's or the network's end of a call (once per leg).
+    pub(crate) fn report_end(&mut self, id: CallId, ev: ProviderEvent) {
+        if self.legs.get(&id).is_some_and(|l| !l.is_done()) {
+            self.events.push_back(ev);
+        }
+    }
+
+    /// The wire is done with the call: the engine may move it to `Idle`.
+    pub(crate) fn torn_down(&mut self, id: CallId) {
+        if let Some(leg) = self.legs.get_mut(&id) {
+            if leg.phase != Phase::Done {
+                leg.phase = Phase::Done;
+                self.events.push_back(ProviderEvent::TornDown { call: id });
+            }
+        }
+    }
+
+    fn transport_failed(&mut self, id: CallId) {
+        self.report_end(
+            id,
+            ProviderEvent::Ended {
+                call: id,
+                origin: linedrop_core::Origin::Network,
+                cause: linedrop_core::Cause::TransportFailure,
+                wire: linedrop_core::WireEnd::None,
+                sip_status: None,
+                q850: None,
+                text: Some("connection lost".into()),
+            },
+        );
+        self.torn_down(id);
+    }
+
+    fn expire_tombstones(&mut self, now: Instant) {
+        while let Some((at, _)) = self.tombstones.front() {
+            if *at > now {
+                break;
+            }
+            if let Some((at, key)) = self.tombstones.pop_front() {
+                if self.tombstone_set.get(&key) == Some(&at) {
+                    self.tombstone_set.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+impl Provider for SipProvider {
+    fn add_line(&mut self, line: LineId, address: &str) -> Result<(), ProviderError> {
+        let uri = build::parse_target(address)
+            .ok_or_else(|| ProviderError::BadAddress(format!("{address} is not a sip: URI")))?;
+        let user = uri
+            .as_sip()
+            .and_then(|u| u.user.clone())
+            .unwrap_or_default();
+        if self.lines.contains_key(&user) {
+            return Err(ProviderError::BadAddress(format!(
+                "a line already has user '{user}'"
+            )));
+        }
+        self.lines.insert(user, (line, uri.to_string()));
+        Ok(())
+    }
+
+    fn place(&mut self, now: Now, call: CallId, p: &Placement) -> Result<(), ProviderError> {
+        self.place_call(now, call, p)
+    }
+
+    fn ring(&mut self, now: Now, call: CallId) {
+        self.send_provisional(now, call, 180);
+    }
+
+    fn answer(&mut self, now: Now, call: CallId) {
+        self.answer_call(now, call);
+    }
+
+    fn end(&mut self, now: Now, call: CallId, how: &Termination) {
+        self.end_call(now, call, how);
+    }
+
+    fn close(&mut self, now: Now, call: CallId) {
+        if let Some(leg) = self.legs.remove(&call) {
+            let key = (leg.call_id.clone(), leg.local_tag.clone());
+            self.dialogs.remove(&key);
+            if !leg.outbound {
+                self.inbound.remove(&(
+                    leg.call_id.clone(),
+                    leg.remote_tag.clone().unwrap_or_default(),
+                ));
+            }
+            // The dialog's tombstone answers requests that arrive after it is gone (a BYE
+            // retransmitted with a new transaction) for the Timer J window.
+            let expiry = now.instant + self.cfg.tombstone_ttl();
+            self.tombstone_set.insert(key.clone(), expiry);
+            self.tombstones.push_back((expiry, key));
+        }
+        for entry in self.tsx.values_mut() {
+            if entry.call == Some(call) {
+                entry.call = None;
+            }
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<ProviderEvent> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let tsx = self.timers.first().map(|(at, _)| *at);
+        let tomb = self.tombstones.front().map(|(at, _)| *at);
+        match (tsx, tomb) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Now) {
+        while let Some(&(at, id)) = self.timers.first() {
+            if at > now.instant {
+                break;
+            }
+            self.timers.remove(&(at, id));
+            if let Some(e) = self.tsx.get_mut(&id) {
+                e.deadline = None;
+                match &mut e.tsx {
+                    Tsx::InviteClient(t) => t.handle_timeout(now.instant),
+                    Tsx::NonInviteClient(t) => t.handle_timeout(now.instant),
+                    Tsx::InviteServer(t) => t.handle_timeout(now.instant),
+                    Tsx::NonInviteServer(t) => t.handle_timeout(now.instant),
+                }
+            }
+            self.sync_tsx(now.instant, id);
+        }
+        self.expire_tombstones(now.instant);
+    }
+
+    fn teardown_bound(&self) -> Duration {
+        self.cfg.teardown_bound()
+    }
+
+    fn facts(&self, call: CallId) -> ProviderFacts {
+        match self.legs.get(&call) {
+            Some(l) => ProviderFacts {
+                call_ref: Some(l.call_id.clone()),
+                local_tag: Some(l.local_tag.clone()),
+                remote_tag: l.remote_tag.clone(),
+                retransmissions: l.retransmissions
+                    + self
+                        .tsx
+                        .values()
+                        .filter(|e| e.call == Some(call))
+                        .map(|e| {
+                            u64::from(match &e.tsx {
+                                Tsx::InviteClient(t) => t.retransmissions(),
+                                Tsx::NonInviteClient(t) => t.retransmissions(),
+                                Tsx::InviteServer(t) => t.retransmissions(),
+                                Tsx::NonInviteServer(t) => t.retransmissions(),
+                            })
+                        })
+                        .sum::<u64>(),
+            },
+            None => ProviderFacts::default(),
+        }
+    }
+
+    fn ledger(&self) -> ProviderLedger {
+        ProviderLedger {
+            dialogs: self.legs.len() as u64,
+            transactions: self.tsx.len() as u64,
+            timers: self.timers.len() as u64,
+            tombstones: self.tombstone_set.len() as u64,
+            connections: self.connections.len() as u64,
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Everything that arrives: parsing, matching to a transaction, and the checks of RFC 3261
+//! §8.2 that a request passes before it reaches a call (method, Request-URI scheme,
+//! Require). What fails a check is answered here, statefully, and never creates a call.
+
+use linedrop_core::Now;
+
+use super::build::ALLOW;
+use super::peer::Peer;
+use super::{MethodKey, Purpose, SipProvider, Tsx};
+use crate::message::{
+    parse_message_with, salvage_request_parts, HeaderName, Message, Method, ParseConfig,
+    ParseError, Request, Response,
+};
+use crate::transaction::{InviteServer, NonInviteServer};
+
+/// Option tags we support (none yet beyond the base protocol).
+pub(crate) const SUPPORTED: &[&str] = &[];
+
+impl SipProvider {
+    /// One datagram, or one message framed off a stream, from `from`.
+    pub fn handle_message(&mut self, now: Now, from: Peer, bytes: &[u8]) {
+        self.stats.received += 1;
+        let cfg = ParseConfig::with_max_message_size(self.cfg.max_message_size);
+        match parse_message_with(bytes, &cfg) {
+            Ok(Message::Request(req)) => self.on_request(now, from, req),
+            Ok(Message::Response(resp)) => self.on_response(now, from, resp),
+            // CRLF keep-alives (RFC 5626 §3.5.1) are not messages, nor faults.
+            Err(ParseError::Empty) => {}
+            Err(e) => self.on_malformed(from, bytes, &e),
+        }
+    }
+
+    /// A message that does not parse: a request that still shows where to answer gets
+    /// 400 (naming the fault), 505 or 513, statelessly; anything else is dropped and counted.
+    fn on_malformed(&mut self, from: Peer, bytes: &[u8], err: &ParseError) {
+        let answer = salvage_request_parts(bytes)
+            .zip(err.response_hint())
+            .map(|(parts, (status, reason))| parts.response(status, &reason));
+        match answer {
+            Some(resp) => {
+                self.stats.malformed_answered += 1;
+                self.log_once("malformed request answered", err);
+                self.send(from, resp.to_bytes().into());
+            }
+            None => {
+                self.stats.malformed_dropped += 1;
+                self.log_once("malformed message dropped", err);
+            }
+        }
+    }
+
+    fn on_response(&mut self, now: Now, from: Peer, resp: Response) {
+        let h = resp.headers();
+        let branch = h.top_via().ok().and_then(|v| v.branch().map(str::to_owned));
+        let method = h.cseq().ok().map(|c| MethodKey::client(&c.method));
+        let id = branch
+            .zip(method)
+            .and_then(|key| self.tsx_index.get(&key).copied());
+        match id {
+            Some(id) => self.on_client_response(now, from, id, resp),
+            None => {
+                // Not ours (or its transaction is over): RFC 3261 §18.1.2 drops it.
+                self.stats.stray_responses += 1;
+                self.log_once("stray response", &resp.status());
+            }
+        }
+    }
+
+    fn on_request(&mut self, now: Now, from: Peer, req: Request) {
+        let branch = transaction_key(&req);
+        let method = req.method().clone();
+        if method == Method::Ack {
+            self.on_ack(now, from, &branch, req);
+            return;
+        }
+        // A retransmission is answered by its transaction.
+        if let Some(&id) = self
+            .tsx_index
+            .get(&(branch.clone(), MethodKey::server(&method)))
+        {
+            if let Some(entry) = self.tsx.get_mut(&id) {
+                match &mut entry.tsx {
+                    Tsx::InviteServer(t) => {
+                        t.on_retransmit();
+                    }
+                    Tsx::NonInviteServer(t) => {
+                        t.on_retransmit();
+                    }
+                    _ => {}
+                }
+            }
+            self.sync_tsx(now.instant, id);
+            return;
+        }
+        // RFC 3261 §8.2.1: a method we do not know at all is 501 (one we know but do not
+        // take is 405, below).
+        if matches!(method, Method::Extension(_)) {
+            return self.refuse(now, from, &branch, &req, 501, None);
+        }
+        // §8.2.2.1: a Request-URI scheme we do not serve.
+        if !req.uri().is_sip() {
+            return self.refuse(now, from, &branch, &req, 416, None);
+        }
+        // §8.2.2.3: an extension the request requires and we lack (CANCEL cannot require:
+        // it must be answered whatever it carries).
+        let unknown = unsupported_required(&req);
+        if !unknown.is_empty() && method != Method::Cancel {
+            let extra = (HeaderName::Unsupported, unknown.join(", "));
+            return self.refuse(now, from, &branch, &req, 420, Some(extra));
+        }
+        let to_tag = req
+            .headers()
+            .to()
+            .ok()
+            .and_then(|t| t.tag().map(str::to_owned));
+        match (to_tag, method) {
+            (Some(tag), _) => self.on_in_dialog(now, from, &branch, req, tag),
+            (None, Method::Invite) => self.on_invite(now, from, &branch, req),
+            (None, Method::Cancel) => self.on_cancel(now, from, &branch, req),
+            (None, Method::Options) => self.reply(now, from, &branch, &req, 200, None),
+            (None, Method::Bye) => {
+                self.stats.unknown_dialog += 1;
+                self.reply(now, from, &branch, &req, 481, None)
+            }
+            (None, _) => self.reply(now, from, &branch, &req, 405, None),
+        }
+    }
+
+    /// Refuses a request before it reaches a dialog: INVITE through its own INVITE server
+    /// transaction (so its ACK is absorbed), anything else through a non-INVITE one.
+    pub(crate) fn refuse(
+        &mut self,
+        now: Now,
+        from: Peer,
+        branch: &str,
+        req: &Request,
+        status: u16,
+        extra: Option<(HeaderName, String)>,
+    ) {
+        if req.method() == &Method::Invite {
+            self.refuse_invite(now, from, branch, req, status, extra);
+        } else {
+            self.reply_with(now, from, branch, req, status, extra);
+        }
+    }
+
+    /// Answers a non-INVITE request through its own server transaction (so that a
+    /// retransmission gets the same answer).
+    pub(crate) fn reply(
+        &mut self,
+        now: Now,
+        from: Peer,
+        branch: &str,
+        req: &Request,
+        status: u16,
+        to_tag: Option<&str>,
+    ) {
+        let resp = self.response(req, status, to_tag);
+        self.send_reply(now, from, branch, req, status, resp);
+    }
+
+    fn reply_with(
+        &mut self,
+        now: Now,
+        from: Peer,
+        branch: &str,
+        req: &Request,
+        status: u16,
+        extra: Option<(HeaderName, String)>,
+    ) {
+        let mut resp = self.response(req, status, None);
+        if let Some((name, value)) = extra {
+            resp.headers_mut().push(name, value);
+        }
+        self.send_reply(now, from, branch, req, status, resp);
+    }
+
+    fn send_reply(
+        &mut self,
+        now: Now,
+        from: Peer,
+        branch: &str,
+        req: &Request,
+        status: u16,
+        mut resp: Response,
+    ) {
+        if status == 405 || (status == 200 && req.method() == &Method::Options) {
+            resp.headers_mut().push(HeaderName::Allow, ALLOW);
+        }
+        if req.method() == &Method::Options && status == 200 {
+            resp.headers_mut()
+                .push(HeaderName::Accept, "application/sdp");
+        }
+        stamp_via(&mut resp, req, from);
+        let mut tsx = NonInviteServer::new(self.cfg.timers, from.transport.is_reliable());
+        tsx.respond(now.instant, status, resp.to_bytes().into());
+        let key = (branch.to_owned(), MethodKey::server(req.method()));
+        self.add_tsx(
+            now.instant,
+            Tsx::NonInviteServer(tsx),
+            from,
+            None,
+            Purpose::Server,
+            key,
+        );
+    }
+
+    /// Answers an INVITE we will not take, statefully (so its ACK and retransmissions are
+    /// absorbed), without creating a call.
+    pub(crate) fn refuse_invite(
+        &mut self,
+        now: Now,
+        from: Peer,
+        branch: &str,
+        req: &Request,
+        status: u16,
+        extra: Option<(HeaderName, String)>,
+    ) {
+        let tag = self.ids.tag();
+        let mut resp = self.response(req, status, Some(&tag));
+        if let Some((name, value)) = extra {
+            resp.headers_mut().push(name, value);
+        }
+        stamp_via(&mut resp, req, from);
+        let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
+        tsx.respond(now.instant, status, resp.to_bytes().into());
+        let key = (branch.to_owned(), MethodKey::ServerInvite);
+        self.add_tsx(
+            now.instant,
+            Tsx::InviteServer(tsx),
+            from,
+            None,
+            Purpose::Server,
+            key,
+        );
+    }
+}
+
+/// The key a request's server transaction is found by (RFC 3261 §17.2.3): its branch; or,
+/// from an RFC 2543 element (no magic cookie, RFC 4475 §3.2.1 and §3.4.1), the fields that
+/// section names for that case: Request-URI, From tag, Call-ID, CSeq number and top Via.
+/// The To tag and the method are left out so that the CANCEL and the ACK of a non-2xx find
+/// their INVITE, as they do by branch.
+fn transaction_key(req: &Request) -> String {
+    let h = req.headers();
+    let via = h.top_via().ok();
+    if let Some(b) = via
+        .as_ref()
+        .filter(|v| v.has_rfc3261_branch())
+        .and_then(|v| v.branch())
+    {
+        return b.to_owned();
+    }
+    let sent_by = via
+        .map(|v| format!("{}:{}", v.host, v.port.unwrap_or(0)))
+        .unwrap_or_default();
+    let from_tag = h
+        .from()
+        .ok()
+        .and_then(|f| f.tag().map(str::to_owned))
+        .unwrap_or_default();
+    let seq = h.cseq().map(|c| c.seq).unwrap_or_default();
+    let call_id = h.call_id().unwrap_or_default();
+    // Invariant: no RFC 3261 branch starts with a space, so these keys never collide with
+    // a real branch.
+    format!(" 2543 {} {from_tag} {call_id} {seq} {sent_by}", req.uri())
+}
+
+/// The option tags `req` requires that we do not support.
+fn unsupported_required(req: &Request) -> Vec<String> {
+    req.headers()
+        .require()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| !SUPPORTED.contains(&o.as_str()))
+        .collect()
+}
+
+/// RFC 3261 §18.2.1 and RFC 3581: say in the top Via where the request really came from,
+/// so the answer (and any proxy) can reach it.
+pub(crate) fn stamp_via(resp: &mut Response, req: &Request, from: Peer) {
+    let Ok(mut via) = req.headers().top_via() else {
+        return;
+    };
+    let src = from.addr;
+    let mut changed = false;
+    if via.rport().is_some() {
+        via.params.set("rport", Some(src.port().to_string()));
+        changed = true;
+    }
+    if via.host.to_string().trim_matches(['[', ']']) != src.ip().to_string() || changed {
+        via.params.set("received", Some(src.ip().to_string()));
+        changed = true;
+    }
+    if changed {
+        let h = resp.headers_mut();
+        h.remove_first(HeaderName::Via);
+        h.push_front(HeaderName::Via, via);
+    }
+}
+
+/// The user part of a URI string.
+pub(crate) fn user_of(uri: &str) -> String {
+    crate::message::Uri::parse(uri)
+        .ok()
+        .and_then(|u| u.as_sip().and_then(|s| s.user.clone()))
+        .unwrap_or_default()
+}

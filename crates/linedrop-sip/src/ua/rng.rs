@@ -1,0 +1,45 @@
+//! Identifiers from an injected seed: the same seed replays the same Call-IDs, tags and
+//! branches, so a failing run can be reproduced.
+
+use crate::message::BRANCH_MAGIC_COOKIE;
+
+/// SplitMix64: small, fast, and good enough for identifiers that only need to be unique
+/// and unpredictable to a casual peer (not cryptographic).
+#[derive(Debug, Clone)]
+pub(crate) struct Ids {
+    state: u64,
+}
+
+impl Ids {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A branch parameter with the RFC 3261 magic cookie.
+    pub(crate) fn branch(&mut self) -> String {
+        format!("{BRANCH_MAGIC_COOKIE}{:016x}", self.next())
+    }
+
+    /// A From/To tag.
+    pub(crate) fn tag(&mut self) -> String {
+        format!("{:012x}", self.next() >> 16)
+    }
+
+    /// A Call-ID, unique by its random part.
+    pub(crate) fn call_id(&mut self, host: &str) -> String {
+        format!("{:016x}{:08x}@{host}", self.next(), self.next() as u32)
+    }
+
+    /// An SDP session id.
+    pub(crate) fn session_id(&mut self) -> u64 {
+        self.next() >> 1
+    }
+}

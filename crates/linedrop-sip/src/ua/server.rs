@@ -1,0 +1,333 @@
+//! The callee's side: taking an INVITE, ringing, answering, rejecting, the ACK of our
+//! answer, and their CANCEL.
+
+use linedrop_core::{CallId, Cause, Now, Origin, ProviderEvent, WireEnd};
+
+use super::build::ALLOW;
+use super::ending::read_reason;
+use super::leg::{Leg, Phase};
+use super::peer::Peer;
+use super::receive::{stamp_via, user_of};
+use super::{MethodKey, Purpose, SipProvider, Tsx};
+use crate::message::{Contacts, HeaderName, Request, Response};
+use crate::sdp;
+use crate::transaction::{InviteServer, TsxState, Verdict};
+
+impl SipProvider {
+    pub(crate) fn on_invite(&mut self, now: Now, from: Peer, branch: &str, req: Request) {
+        let h = req.headers();
+        // Max-Forwards is a proxy's business: a user agent takes a request with 0 like any
+        // other (RFC 4475 §3.3.11).
+        // §8.2.3 and §20.1: our answer carries SDP, so an Accept without it is 406.
+        if !accepts_sdp(&req) {
+            return self.refuse_invite(
+                now,
+                from,
+                branch,
+                &req,
+                406,
+                Some((HeaderName::Accept, "application/sdp".into())),
+            );
+        }
+        let sdp_body = match h.content_type() {
+            Ok(Some(ct)) if !req.body().is_empty() && !ct.is("application", "sdp") => {
+                return self.refuse_invite(
+                    now,
+                    from,
+                    branch,
+                    &req,
+                    415,
+                    Some((HeaderName::Accept, "application/sdp".into())),
+                );
+            }
+            _ => std::str::from_utf8(req.body())
+                .ok()
+                .filter(|b| !b.trim().is_empty())
+                .map(str::to_owned),
+        };
+        let user = req
+            .uri()
+            .as_sip()
+            .and_then(|u| u.user.clone())
+            .unwrap_or_default();
+        let Some((line, _)) = self.lines.get(&user).cloned() else {
+            return self.refuse_invite(now, from, branch, &req, 404, None);
+        };
+        let (Ok(from_hdr), Ok(to_hdr), Ok(call_id), Ok(cseq)) =
+            (h.from(), h.to(), h.call_id(), h.cseq())
+        else {
+            return self.refuse_invite(now, from, branch, &req, 400, None);
+        };
+        let remote_tag = from_hdr.tag().map(str::to_owned);
+        // RFC 3261 §8.2.2.2: the same request arriving by another path is a loop or merge.
+        let inbound_key = (call_id.to_owned(), remote_tag.clone().unwrap_or_default());
+        let merged = self
+            .inbound
+            .get(&inbound_key)
+            .and_then(|c| self.legs.get(c))
+            .is_some_and(|l| l.invite.headers().cseq().map(|c| c.seq) == Ok(cseq.seq));
+        if merged {
+            return self.refuse_invite(now, from, branch, &req, 482, None);
+        }
+        let session = self.ids.session_id();
+        let ip = self.local_addr(from.transport).ip();
+        let local_sdp = match &sdp_body {
+            Some(offer) => match sdp::answer(offer, session, ip, self.cfg.media_port) {
+                Ok(answer) => answer,
+                Err(_) => return self.refuse_invite(now, from, branch, &req, 488, None),
+            },
+            None => sdp::offer(session, ip, self.cfg.media_port),
+        };
+        let id = self.call_ids.next_id();
+        let local_tag = self.ids.tag();
+        let remote_target = match h.contact() {
+            Ok(Some(Contacts::List(list))) if !list.is_empty() => list[0].uri.clone(),
+            _ => from_hdr.uri.clone(),
+        };
+        let route_set: Vec<String> = h
+            .get_all(HeaderName::RecordRoute)
+            .map(str::to_owned)
+            .collect();
+        let remote_uri = from_hdr.uri.to_string();
+        let local_uri = to_hdr.uri.to_string();
+        let call_id = call_id.to_owned();
+        let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
+        let mut trying = self.response(&req, 100, None);
+        stamp_via(&mut trying, &req, from);
+        tsx.respond(now.instant, 100, trying.to_bytes().into());
+        let leg = Leg {
+            id,
+            outbound: false,
+            call_id: call_id.clone(),
+            local_tag: local_tag.clone(),
+            remote_tag,
+            local_uri: local_uri.clone(),
+            remote_uri: remote_uri.clone(),
+            local_cseq: 0,
+            remote_target,
+            route_set,
+            peer: from,
+            phase: Phase::Offered,
+            invite_tsx: None,
+            invite: req,
+            local_sdp: Some(local_sdp),
+            end: None,
+            bye_after_ack: false,
+            cancel_pending: false,
+            reinvite_tsx: None,
+            retransmissions: 0,
+        };
+        self.legs.insert(id, leg);
+        self.dialogs.insert((call_id, local_tag), id);
+        self.inbound.insert(inbound_key, id);
+        let tsx_id = self.add_tsx(
+            now.instant,
+            Tsx::InviteServer(tsx),
+            from,
+            Some(id),
+            Purpose::Server,
+            (branch.to_owned(), MethodKey::ServerInvite),
+        );
+        if let Some(leg) = self.legs.get_mut(&id) {
+            leg.invite_tsx = Some(tsx_id);
+        }
+        self.events.push_back(ProviderEvent::Incoming {
+            call: id,
+            line,
+            remote: remote_uri,
+            local: local_uri,
+        });
+        if self.cfg.auto_ringing {
+            self.send_provisional(now, id, 180);
+        }
+    }
+
+    /// Sends a provisional response (180 Ringing) to an offered call.
+    pub(crate) fn send_provisional(&mut self, now: Now, call: CallId, status: u16) {
+        let Some(leg) = self.legs.get(&call) else {
+            return;
+        };
+        if leg.phase != Phase::Offered {
+            return;
+        }
+        let mut resp = self.response(&leg.invite, status, Some(&leg.local_tag));
+        let user = user_of(&leg.local_uri);
+        resp.headers_mut()
+            .push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
+        self.respond_invite(now, call, status, resp);
+    }
+
+    /// Answers an offered call with 200 and our SDP; `Connected` follows the ACK.
+    pub(crate) fn answer_call(&mut self, now: Now, call: CallId) {
+        let Some(leg) = self.legs.get(&call) else {
+            return;
+        };
+        if leg.phase != Phase::Offered {
+            return;
+        }
+        let mut resp = self.response(&leg.invite, 200, Some(&leg.local_tag));
+        let user = user_of(&leg.local_uri);
+        let h = resp.headers_mut();
+        h.push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
+        h.push(HeaderName::Allow, ALLOW);
+        h.push(HeaderName::ContentType, "application/sdp");
+        resp.set_body(leg.local_sdp.clone().unwrap_or_default().into_bytes());
+        if let Some(leg) = self.legs.get_mut(&call) {
+            leg.phase = Phase::Accepting;
+        }
+        self.respond_invite(now, call, 200, resp);
+    }
+
+    /// Ends an offered call with a final error response.
+    pub(crate) fn send_final_error(&mut self, now: Now, call: CallId, status: u16) {
+        let Some(leg) = self.legs.get_mut(&call) else {
+            return;
+        };
+        leg.phase = Phase::Rejecting;
+        let reason = leg.end.as_ref().and_then(super::build::reason_header);
+        let leg = &self.legs[&call];
+        let mut resp = self.response(&leg.invite, status, Some(&leg.local_tag));
+        if let Some(reason) = reason {
+            // RFC 6432: a Reason header in a response says why, for the record.
+            resp.headers_mut().push(HeaderName::Reason, reason);
+        }
+        self.respond_invite(now, call, status, resp);
+    }
+
+    fn respond_invite(&mut self, now: Now, call: CallId, status: u16, mut resp: Response) {
+        let Some(leg) = self.legs.get(&call) else {
+            return;
+        };
+        stamp_via(&mut resp, &leg.invite, leg.peer);
+        let Some(id) = leg.invite_tsx else { return };
+        if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
+            t.respond(now.instant, status, resp.to_bytes().into());
+        }
+        self.sync_tsx(now.instant, id);
+    }
+
+    pub(crate) fn on_ack(&mut self, now: Now, _from: Peer, branch: &str, req: Request) {
+        // The ACK of a non-2xx final shares the INVITE's branch (RFC 3261 §17.2.3).
+        if let Some(&id) = self
+            .tsx_index
+            .get(&(branch.to_owned(), MethodKey::ServerInvite))
+        {
+            let call = self.tsx.get(&id).and_then(|e| e.call);
+            if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
+                if t.state() == TsxState::Completed {
+                    t.on_ack(now.instant);
+                    self.sync_tsx(now.instant, id);
+                    if let Some(call) = call {
+                        if self
+                            .legs
+                            .get(&call)
+                            .is_some_and(|l| l.phase == Phase::Rejecting)
+                        {
+                            self.torn_down(call);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        // The ACK of a 2xx is a request of the dialog.
+        let h = req.headers();
+        let key = h
+            .call_id()
+            .ok()
+            .zip(h.to().ok().and_then(|t| t.tag().map(str::to_owned)));
+        let call = key.and_then(|(cid, tag)| self.dialogs.get(&(cid.to_owned(), tag)).copied());
+        let Some(call) = call else {
+            self.stats.stray_acks += 1;
+            return;
+        };
+        let Some(leg) = self.legs.get(&call) else {
+            return;
+        };
+        // The ACK's CSeq names the INVITE it acknowledges: their first one (when they
+        // called), or a re-INVITE.
+        let seq = h.cseq().map(|c| c.seq).ok();
+        let first = !leg.outbound && leg.invite.headers().cseq().map(|c| c.seq).ok() == seq;
+        let tsx_id = if first {
+            leg.invite_tsx
+        } else {
+            leg.reinvite_tsx
+        };
+        let phase = leg.phase;
+        let Some(id) = tsx_id else { return };
+        let verdict = match self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
+            Some(Tsx::InviteServer(t)) => t.on_ack(now.instant),
+            _ => Verdict::Absorb,
+        };
+        self.sync_tsx(now.instant, id);
+        if verdict != Verdict::Deliver {
+            return;
+        }
+        if !first {
+            // The re-INVITE is complete: the next one may come.
+            if let Some(leg) = self.legs.get_mut(&call) {
+                leg.reinvite_tsx = None;
+            }
+            return;
+        }
+        if phase != Phase::Accepting {
+            return;
+        }
+        let bye_now = self.legs.get(&call).is_some_and(|l| l.bye_after_ack);
+        if let Some(leg) = self.legs.get_mut(&call) {
+            leg.phase = Phase::Confirmed;
+        }
+        if bye_now {
+            self.send_bye(now.instant, call);
+        } else {
+            self.events.push_back(ProviderEvent::Connected { call });
+        }
+    }
+
+    pub(crate) fn on_cancel(&mut self, now: Now, from: Peer, branch: &str, req: Request) {
+        let invite = self
+            .tsx_index
+            .get(&(branch.to_owned(), MethodKey::ServerInvite))
+            .copied();
+        let Some(id) = invite else {
+            return self.reply(now, from, branch, &req, 481, None);
+        };
+        self.reply(now, from, branch, &req, 200, None);
+        let call = self.tsx.get(&id).and_then(|e| e.call);
+        let Some(call) = call else { return };
+        if self.legs.get(&call).map(|l| l.phase) != Some(Phase::Offered) {
+            return; // Already answered or rejected: the CANCEL changes nothing (§9.2).
+        }
+        let (q850, text) = read_reason(&req);
+        self.report_end(
+            call,
+            ProviderEvent::Ended {
+                call,
+                origin: Origin::Remote,
+                cause: Cause::Cancelled,
+                wire: WireEnd::Cancel,
+                sip_status: Some(487),
+                q850,
+                text,
+            },
+        );
+        self.send_final_error(now, call, 487);
+    }
+}
+
+/// Whether `req` lets us answer with SDP: no Accept header, or one that names
+/// application/sdp or a range covering it (RFC 3261 §20.1: an empty one accepts nothing).
+fn accepts_sdp(req: &Request) -> bool {
+    let mut values = req.headers().get_all(HeaderName::Accept).peekable();
+    if values.peek().is_none() {
+        return true;
+    }
+    values
+        .flat_map(|v| v.split(','))
+        .map(|range| range.split(';').next().unwrap_or_default().trim())
+        .any(|range| {
+            range.eq_ignore_ascii_case("application/sdp")
+                || range.eq_ignore_ascii_case("application/*")
+                || range == "*/*"
+        })
+}
