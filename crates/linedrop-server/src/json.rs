@@ -1,0 +1,193 @@
+//! The API's JSON views of calls, events, records and the ledger: one place, so the API,
+//! the CLI and the OpenAPI document agree.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use linedrop_core::{AppEvent, CallInfo, CallState, EventKind, Holder, Ledger, Termination};
+use linedrop_store::Record;
+use serde_json::{json, Value};
+
+/// Names for the ids the engine uses internally.
+pub trait Names {
+    /// An app's name.
+    fn app(&self, app: linedrop_core::AppId) -> String;
+    /// A line's name.
+    fn line(&self, line: linedrop_core::LineId) -> String;
+}
+
+/// RFC 3339 UTC with milliseconds, without a date library: the civil-from-days algorithm
+/// (H. Hinnant) is a dozen lines and exact for the proleptic Gregorian calendar.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let secs = d.as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+fn ms(d: Option<Duration>) -> Value {
+    d.map_or(Value::Null, |d| json!(d.as_millis() as u64))
+}
+
+/// A termination.
+pub fn termination(t: &Termination) -> Value {
+    json!({
+        "origin": t.origin.as_str(),
+        "cause": t.cause.as_str(),
+        "wire": t.wire.as_str(),
+        "sip_status": t.sip_status,
+        "q850": t.q850,
+        "text": t.text,
+        "at": rfc3339(t.at),
+        "tapi": {
+            "disconnect_mode": t.cause.disconnect_mode(),
+            "call_state_event_cause": t.cause.event_cause() as u32,
+        },
+    })
+}
+
+fn times(entered: &linedrop_core::StateTimes) -> Value {
+    let mut m = serde_json::Map::new();
+    for st in CallState::ALL {
+        if let Some(t) = entered.at(st) {
+            m.insert(st.as_str().to_owned(), json!(rfc3339(t)));
+        }
+    }
+    Value::Object(m)
+}
+
+fn holders(h: &[Holder], names: &dyn Names) -> Value {
+    h.iter()
+        .map(|h| json!({"app": names.app(h.app), "privilege": h.privilege.as_str()}))
+        .collect()
+}
+
+/// A call, as one holder sees it.
+pub fn call(info: &CallInfo, names: &dyn Names) -> Value {
+    json!({
+        "id": info.id.0,
+        "direction": info.direction.as_str(),
+        "line": names.line(info.line),
+        "local": info.local,
+        "remote": info.remote,
+        "state": info.state.as_str(),
+        "created_at": rfc3339(info.created_at),
+        "times": times(&info.entered),
+        "setup_ms": ms(info.setup_duration),
+        "talk_ms": ms(info.talk_duration),
+        "termination": info.termination.as_ref().map(termination),
+        "late_causes": info.late_causes,
+        "holders": holders(&info.holders, names),
+        "sip": {
+            "call_id": info.facts.call_ref,
+            "local_tag": info.facts.local_tag,
+            "remote_tag": info.facts.remote_tag,
+            "retransmissions": info.facts.retransmissions,
+        },
+    })
+}
+
+/// A stored record.
+pub fn record(r: &Record) -> Value {
+    json!({
+        "id": r.id.0,
+        "direction": r.direction.as_str(),
+        "line": r.line,
+        "local": r.local,
+        "remote": r.remote,
+        "state": r.state.as_str(),
+        "completed": r.completed,
+        "created_at": rfc3339(r.created_at),
+        "times": times(&r.entered),
+        "setup_ms": ms(r.setup_duration),
+        "talk_ms": ms(r.talk_duration),
+        "termination": r.termination.as_ref().map(termination),
+        "late_causes": r.late_causes,
+        "sip": {
+            "call_id": r.facts.call_ref,
+            "local_tag": r.facts.local_tag,
+            "remote_tag": r.facts.remote_tag,
+            "retransmissions": r.facts.retransmissions,
+        },
+    })
+}
+
+/// An event for one app.
+pub fn event(e: &AppEvent, names: &dyn Names) -> Value {
+    let mut v = json!({"seq": e.seq, "call": e.call.0, "type": e.kind.name()});
+    let extra = match &e.kind {
+        EventKind::NewCall {
+            privilege,
+            direction,
+            state,
+        } => json!({
+            "privilege": privilege.as_str(), "direction": direction.as_str(), "state": state.as_str()
+        }),
+        EventKind::State { from, to } => json!({"from": from.as_str(), "to": to.as_str()}),
+        EventKind::Terminated(t) => json!({"termination": termination(t)}),
+        EventKind::HoldersChanged { owners, monitors } => {
+            json!({"owners": owners, "monitors": monitors})
+        }
+        EventKind::Released { by } => json!({"by": names.app(*by)}),
+    };
+    if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
+        m.extend(x);
+    }
+    v
+}
+
+/// The ledger.
+pub fn ledger(l: &Ledger) -> Value {
+    let mut calls = serde_json::Map::new();
+    for st in CallState::ALL {
+        calls.insert(st.as_str().to_owned(), json!(l.calls(st)));
+    }
+    json!({
+        "quiescent": l.is_quiescent(),
+        "calls": calls,
+        "handles": l.handles,
+        "timers": l.timers,
+        "events_queued": l.events_queued,
+        "records_queued": l.records_queued,
+        "apps": l.apps,
+        "lines": l.lines,
+        "late_causes": l.late_causes,
+        "forced_teardowns": l.forced_teardowns,
+        "ignored_provider_events": l.ignored_provider_events,
+        "sip": {
+            "dialogs": l.provider.dialogs,
+            "transactions": l.provider.transactions,
+            "timers": l.provider.timers,
+            "tombstones": l.provider.tombstones,
+            "connections": l.provider.connections,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(951_782_400_123); // 2000-02-29
+        assert_eq!(rfc3339(t), "2000-02-29T00:00:00.123Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_564_799); // the last second of 2026-11-24
+        assert_eq!(rfc3339(t), "2026-11-24T23:59:59.000Z");
+    }
+}

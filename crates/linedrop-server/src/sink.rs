@@ -1,0 +1,59 @@
+//! Where the engine's outputs go: events to the hub (as JSON, once, on the engine task),
+//! records to the store's writer thread.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use linedrop_core::{AppEvent, AppId, LineId, RecordUpdate};
+use linedrop_sip::driver::Outputs;
+use linedrop_store::RecordWriter;
+
+use crate::hub::Hub;
+use crate::json::{self, Names};
+
+/// The daemon's [`Outputs`].
+pub struct Sink {
+    /// Event streams.
+    pub hub: Arc<Hub>,
+    /// The record writer.
+    pub writer: Arc<RecordWriter>,
+    /// Line addresses, for records.
+    pub line_addresses: HashMap<LineId, String>,
+    /// Names for JSON.
+    pub names: Arc<dyn Names + Send + Sync>,
+    /// Logs each call's end once.
+    pub log_ends: bool,
+}
+
+impl Outputs for Sink {
+    fn event(&mut self, event: AppEvent) {
+        let app: AppId = event.app;
+        let seq = event.seq;
+        let text = json::event(&event, &*self.names).to_string();
+        self.hub.push(app, seq, text);
+    }
+
+    fn record(&mut self, record: RecordUpdate) {
+        if let (true, RecordUpdate::Ended(info)) = (self.log_ends, &record) {
+            if let Some(t) = &info.termination {
+                tracing::info!(
+                    call = info.id.0,
+                    origin = t.origin.as_str(),
+                    cause = t.cause.as_str(),
+                    sip_status = t.sip_status,
+                    setup_ms = info.setup_duration.map(|d| d.as_millis() as u64),
+                    talk_ms = info.talk_duration.map(|d| d.as_millis() as u64),
+                    "call ended"
+                );
+            }
+        }
+        let line = match &record {
+            RecordUpdate::Created(i) | RecordUpdate::Ended(i) => i.line,
+        };
+        let address = self.line_addresses.get(&line).map_or("", String::as_str);
+        if let Err(e) = self.writer.send(record, address) {
+            // The writer thread is gone (store failing at shutdown): counted in its stats.
+            tracing::error!(error = %e, "record not queued");
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The real binary as an operator runs it: exit codes for bad configuration and busy ports,
+//! SIGTERM during live calls (every call ends with origin shutdown and has a complete
+//! record), and kill -9 followed by a restart (every call still gets a record).
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use linedrop_core::{CallId, Origin};
+use linedrop_store::{RecordQuery, SqliteStore, Store};
+
+const TOKEN: &str = "process-test-token-0123";
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_linedrop")
+}
+
+fn config(dir: &Path, udp: &str, api: &str) -> PathBuf {
+    let text = format!(
+        "[sip]\nudp = \"{udp}\"\nt1_ms = 50\n[api]\nlisten = \"{api}\"\n[store]\npath = \"{}\"\n\
+         [shutdown]\ndeadline_ms = 5000\n\
+         [[lines]]\nname = \"auto\"\naddress = \"sip:auto@127.0.0.1\"\nbehaviour = \"answer\"\n\
+         [[apps]]\nname = \"ops\"\ntoken = \"{TOKEN}\"\nmonitor = [\"auto\"]\n",
+        dir.join("records.db").display()
+    );
+    let path = dir.join("linedrop.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts `linedrop serve` and reads the SIP and API addresses it prints.
+fn serve(config: &Path) -> (Child, String, String) {
+    let mut child = Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // "linedrop: SIP on udp:127.0.0.1:PORT, API on http://127.0.0.1:PORT"
+    let sip = line
+        .split("udp:")
+        .nth(1)
+        .unwrap()
+        .split([',', ' '])
+        .next()
+        .unwrap()
+        .to_owned();
+    let api = line.split("http://").nth(1).unwrap().trim().to_owned();
+    (child, sip, api)
+}
+
+fn ledger(api: &str) -> serde_json::Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .get(format!("http://{api}/v1/ledger"))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+fn have_sipp() -> bool {
+    let ok = Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !ok {
+        eprintln!("skipped: sipp not installed (apt-get install sip-tester)");
+    }
+    ok
+}
+
+/// SIPp placing `calls` long calls to the auto-answer line, all up at once.
+fn long_calls(sip: &str, calls: u32) -> Child {
+    Command::new("sipp")
+        .args([
+            "-sn",
+            "uac",
+            sip,
+            "-s",
+            "auto",
+            "-m",
+            &calls.to_string(),
+            "-l",
+            &calls.to_string(),
+        ])
+        .args(["-r", "50", "-d", "60000", "-timeout", "30", "-nostdin"])
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_connected(api: &str, n: u64) {
+    let end = Instant::now() + Duration::from_secs(15);
+    while ledger(api)["calls"]["connected"].as_u64() != Some(n) {
+        assert!(
+            Instant::now() < end,
+            "calls did not connect: {}",
+            ledger(api)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<i32> {
+    let end = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn all_records(db: &Path) -> Vec<linedrop_store::Record> {
+    let store = SqliteStore::open(db).unwrap();
+    store
+        .query(&RecordQuery {
+            limit: 1000,
+            ..RecordQuery::default()
+        })
+        .unwrap()
+        .records
+}
+
+#[test]
+fn a_bad_config_or_a_busy_port_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[sip]\nudpp = \"127.0.0.1:0\"\n").unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("udpp"));
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let path = config(dir.path(), "127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let out = Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("api.listen") && err.contains(&port.to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn sigterm_during_live_calls_ends_each_with_origin_shutdown_and_loses_no_record() {
+    if !have_sipp() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut daemon, sip, api) = serve(&config(dir.path(), "127.0.0.1:0", "127.0.0.1:0"));
+    let mut sipp = long_calls(&sip, 5);
+    wait_connected(&api, 5);
+    let pid = daemon.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(
+        wait_exit(&mut daemon, Duration::from_secs(15)),
+        Some(0),
+        "a graceful stop exits 0"
+    );
+    let _ = sipp.kill();
+    let _ = sipp.wait();
+    let records = all_records(&dir.path().join("records.db"));
+    assert_eq!(records.len(), 5);
+    for r in records {
+        assert!(r.completed, "{r:?}");
+        let t = r.termination.unwrap();
+        assert_eq!(
+            (t.origin, t.cause.as_str(), t.wire.as_str()),
+            (Origin::Shutdown, "shutdown", "bye")
+        );
+    }
+}
+
+#[test]
+fn kill_9_during_live_calls_then_restart_gives_every_call_a_record() {
+    if !have_sipp() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let (mut daemon, sip, api) = serve(&cfg);
+    let mut sipp = long_calls(&sip, 4);
+    wait_connected(&api, 4);
+    // Rows are written when calls are created; wait until they are durable, then kill.
+    let end = Instant::now() + Duration::from_secs(10);
+    while ledger(&api)["records"]["committed"].as_u64() < Some(4) {
+        assert!(Instant::now() < end);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    daemon.kill().unwrap(); // SIGKILL
+    daemon.wait().unwrap();
+    let _ = sipp.kill();
+    let _ = sipp.wait();
+    let before = all_records(&dir.path().join("records.db"));
+    assert_eq!(before.len(), 4);
+    assert!(
+        before.iter().all(|r| !r.completed),
+        "nothing ended before the kill"
+    );
+
+    let (mut again, _, _) = serve(&cfg);
+    let records = all_records(&dir.path().join("records.db"));
+    let ids: Vec<CallId> = records.iter().map(|r| r.id).collect();
+    assert_eq!(records.len(), 4, "{ids:?}");
+    for r in records {
+        assert!(r.completed);
+        let t = r.termination.unwrap();
+        assert_eq!((t.origin, t.cause.as_str()), (Origin::Network, "restart"));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &again.id().to_string()])
+        .status();
+    assert_eq!(wait_exit(&mut again, Duration::from_secs(10)), Some(0));
+}
