@@ -40,6 +40,8 @@ pub struct SipSection {
     pub t2_ms: u64,
     /// T4 in milliseconds.
     pub t4_ms: u64,
+    /// Timer D in milliseconds (RFC 3261: at least 32 s on UDP).
+    pub timer_d_ms: u64,
     /// Socket buffer size in bytes (for load; omit for the OS default).
     pub socket_buffer: Option<usize>,
     /// Send 180 Ringing as soon as a call is offered.
@@ -54,6 +56,7 @@ impl Default for SipSection {
             t1_ms: 500,
             t2_ms: 4000,
             t4_ms: 5000,
+            timer_d_ms: 32_000,
             socket_buffer: None,
             auto_ringing: true,
         }
@@ -346,6 +349,7 @@ impl Config {
             t1: Duration::from_millis(self.sip.t1_ms),
             t2: Duration::from_millis(self.sip.t2_ms),
             t4: Duration::from_millis(self.sip.t4_ms),
+            d: Duration::from_millis(self.sip.timer_d_ms),
         }
     }
 }

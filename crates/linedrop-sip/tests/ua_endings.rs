@@ -709,3 +709,37 @@ fn a_lost_connection_ends_a_ringing_outbound_call_and_its_invite() {
     );
     rig.quiesce();
 }
+
+#[test]
+fn during_shutdown_a_new_call_gets_503_with_retry_after_and_origin_shutdown() {
+    let mut rig = Rig::new();
+    let now = rig.now;
+    rig.engine.shutdown(now);
+    let mut d = Dialog::inbound(&mut rig);
+    let b = rig.fresh("branch");
+    rig.feed(d.invite(&b));
+    let sent = rig.sent();
+    let refusal = sent
+        .iter()
+        .find(|s| s.label() == "503 INVITE")
+        .expect("a 503");
+    let retry = refusal
+        .resp()
+        .headers()
+        .get(linedrop_sip::message::HeaderName::RetryAfter);
+    assert_eq!(retry, Some("30"));
+    let h = rig.offered();
+    let t = rig.term(h);
+    assert_eq!(
+        summary(&t),
+        (
+            Origin::Shutdown,
+            Cause::Shutdown,
+            WireEnd::FinalResponse,
+            Some(503)
+        )
+    );
+    rig.feed(d.ack_failure());
+    assert_eq!(rig.state(h), CallState::Idle);
+    rig.quiesce();
+}

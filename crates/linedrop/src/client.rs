@@ -15,13 +15,30 @@ pub struct Target {
 }
 
 impl Target {
-    /// The token comes from the flag or environment, else from the file the daemon wrote
-    /// beside its database.
-    pub fn resolve(api: &str, token: Option<&str>, db: &Path) -> anyhow::Result<Target> {
-        let token = match token {
-            Some(t) => t.to_owned(),
-            None => {
-                let path = db.with_file_name("linedrop.token");
+    /// The address and token come from the flags or the environment, else from the
+    /// configuration file (api.listen; the first app's token, or the default app's token
+    /// file beside store.path), else from the defaults and the token file beside `db`.
+    pub fn resolve(
+        api: Option<&str>,
+        token: Option<&str>,
+        db: &Path,
+        config: Option<&Path>,
+    ) -> anyhow::Result<Target> {
+        let config = match config {
+            Some(path) => Some(linedrop_server::Config::load(Some(path), &[])?),
+            None => None,
+        };
+        let api = match (api, &config) {
+            (Some(a), _) => a.to_owned(),
+            (None, Some(c)) => format!("http://{}", c.api.listen),
+            (None, None) => "http://127.0.0.1:8080".to_owned(),
+        };
+        let token = match (token, &config) {
+            (Some(t), _) => t.to_owned(),
+            (None, Some(c)) if !c.apps.is_empty() => c.apps[0].token.clone(),
+            (None, c) => {
+                let db = c.as_ref().map_or(db, |c| c.store.path.as_path());
+                let path = linedrop_server::daemon::token_path(db);
                 std::fs::read_to_string(&path)
                     .map(|t| t.trim().to_owned())
                     .with_context(|| {

@@ -17,14 +17,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "linedrop", version, about)]
 struct Cli {
-    /// The API to talk to (client commands).
-    #[arg(
-        long,
-        global = true,
-        env = "LINEDROP_API",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    api: String,
+    /// The API to talk to (client commands; default: the config's api.listen, else
+    /// http://127.0.0.1:8080).
+    #[arg(long, global = true, env = "LINEDROP_API")]
+    api: Option<String>,
     /// The app's bearer token (default: the token file the daemon wrote beside its database).
     #[arg(long, global = true, env = "LINEDROP_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -36,6 +32,10 @@ struct Cli {
         default_value = "linedrop.db"
     )]
     db: PathBuf,
+    /// A TOML configuration file: the daemon's (for serve), or where a client command
+    /// finds the API address and a token.
+    #[arg(long, global = true, env = "LINEDROP_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,9 +44,6 @@ struct Cli {
 enum Command {
     /// Run the daemon: SIP, the HTTP/WebSocket API, records in SQLite.
     Serve {
-        /// A TOML configuration file (no file: working defaults).
-        #[arg(long, env = "LINEDROP_CONFIG")]
-        config: Option<PathBuf>,
         /// Log JSON lines instead of human-readable text.
         #[arg(long)]
         json_logs: bool,
@@ -129,9 +126,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, json_logs } => serve::run(config, json_logs),
+        Command::Serve { json_logs } => serve::run(cli.config, json_logs),
         command => {
-            let target = client::Target::resolve(&cli.api, cli.token.as_deref(), &cli.db);
+            let target = client::Target::resolve(
+                cli.api.as_deref(),
+                cli.token.as_deref(),
+                &cli.db,
+                cli.config.as_deref(),
+            );
             match target.and_then(|t| commands::run(&t, command)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -19,10 +19,11 @@ fn bin() -> &'static str {
 
 fn config(dir: &Path, udp: &str, api: &str) -> PathBuf {
     let text = format!(
-        "[sip]\nudp = \"{udp}\"\nt1_ms = 50\n[api]\nlisten = \"{api}\"\n[store]\npath = \"{}\"\n\
+        "[sip]\nudp = \"{udp}\"\nt1_ms = 50\ntimer_d_ms = 3200\n[api]\nlisten = \"{api}\"\n[store]\npath = \"{}\"\n\
          [shutdown]\ndeadline_ms = 5000\n\
          [[lines]]\nname = \"auto\"\naddress = \"sip:auto@127.0.0.1\"\nbehaviour = \"answer\"\n\
-         [[apps]]\nname = \"ops\"\ntoken = \"{TOKEN}\"\nmonitor = [\"auto\"]\n",
+         [[lines]]\nname = \"out\"\naddress = \"sip:out@127.0.0.1\"\n\
+         [[apps]]\nname = \"ops\"\ntoken = \"{TOKEN}\"\nowner = [\"out\"]\nmonitor = [\"auto\"]\n",
         dir.join("records.db").display()
     );
     let path = dir.join("linedrop.toml");
@@ -243,4 +244,102 @@ fn kill_9_during_live_calls_then_restart_gives_every_call_a_record() {
         .args(["-TERM", &again.id().to_string()])
         .status();
     assert_eq!(wait_exit(&mut again, Duration::from_secs(10)), Some(0));
+}
+
+/// The CLI as a person uses it: one command to call a phone, hold and hang up; the
+/// records afterwards; and an error as one line with a non-zero exit code.
+#[test]
+fn the_cli_calls_a_phone_holds_hangs_up_and_reads_the_record() {
+    if !have_sipp() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let (mut daemon, _sip, api) = serve(&cfg);
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut phone = Command::new("sipp")
+        .args([
+            "-sn",
+            "uas",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+            "-timeout",
+            "20",
+            "-nostdin",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(bin())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--api")
+            .arg(format!("http://{api}"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // SIPp binds its port a moment after it starts: retry the call until it answers.
+    let uri = format!("sip:service@127.0.0.1:{port}");
+    let end = Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let out = cli(&["call", &uri, "--hold", "300ms"]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.contains("connected; holding") || Instant::now() > end {
+            break out;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().last().unwrap().contains("idle") && text.contains("local/normal"),
+        "{text}"
+    );
+    assert_eq!(
+        wait_exit(&mut phone, Duration::from_secs(10)),
+        Some(0),
+        "the phone saw a clean call"
+    );
+
+    let out = cli(&["records"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("outbound") && l.contains("local") && l.contains("normal")),
+        "{table}"
+    );
+    let out = cli(&["records", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["termination"]["wire"] == "bye"));
+
+    let out = cli(&["show", "999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("invalid_handle"), "{err}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    assert_eq!(wait_exit(&mut daemon, Duration::from_secs(10)), Some(0));
 }

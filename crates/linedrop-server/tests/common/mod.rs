@@ -16,7 +16,7 @@ pub const TOKEN_B: &str = "token-b-0123456789abcdef";
 pub async fn daemon(extra: &str) -> (Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
-        "[sip]\nudp = \"127.0.0.1:0\"\ntcp = \"127.0.0.1:0\"\nt1_ms = 50\n\
+        "[sip]\nudp = \"127.0.0.1:0\"\ntcp = \"127.0.0.1:0\"\nt1_ms = 50\ntimer_d_ms = 3200\n\
          [api]\nlisten = \"127.0.0.1:0\"\n{extra}\n\
          [store]\npath = \"{}\"\n\
          [[lines]]\nname = \"auto\"\naddress = \"sip:auto@127.0.0.1\"\nbehaviour = \"answer\"\n\

@@ -77,7 +77,7 @@ impl InviteClient {
                 let d = if self.reliable {
                     Duration::ZERO
                 } else {
-                    Duration::from_secs(32)
+                    self.cfg.d
                 };
                 self.timers.set(Timer::D, now + d);
                 Verdict::Deliver

@@ -48,6 +48,9 @@ pub struct TimerConfig {
     pub t2: Duration,
     /// Maximum time a message stays in the network (5 s).
     pub t4: Duration,
+    /// Timer D: how long a client INVITE transaction absorbs retransmitted final error
+    /// responses over UDP (RFC 3261: at least 32 s). Tests with a short T1 shorten it too.
+    pub d: Duration,
 }
 
 impl Default for TimerConfig {
@@ -56,6 +59,7 @@ impl Default for TimerConfig {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
+            d: Duration::from_secs(32),
         }
     }
 }
@@ -68,10 +72,10 @@ impl TimerConfig {
 
     /// The longest any transaction can live: an INVITE server that gets no ACK for a 2xx
     /// (64·T1), or a client that hears a provisional response and then its final and its
-    /// ACK window (bounded by the user agent's no-answer policy plus Timer D, 32 s) — this
-    /// returns the transaction-level part, `64·T1 + max(32 s, T4)`.
+    /// ACK window (bounded by the user agent's no-answer policy plus Timer D) — this
+    /// returns the transaction-level part, `64·T1 + max(D, T4)`.
     pub fn longest_lifetime(&self) -> Duration {
-        self.t1x64() + Duration::from_secs(32).max(self.t4)
+        self.t1x64() + self.d.max(self.t4)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::leg::{EndReason, Leg};
-use super::peer::Transport;
+use super::peer::{Peer, Transport};
 use super::SipProvider;
 use crate::message::{
     CSeq, HeaderName, Host, Method, Reason, Request, Response, StatusCode,
@@ -82,6 +82,13 @@ impl SipProvider {
             if to.tag().is_none() && status != 100 {
                 to.set_tag(tag);
                 resp.headers_mut().set(HeaderName::To, to);
+                // A response that creates a dialog copies the Record-Route (RFC 3261
+                // §12.1.1), so the caller learns the same route set.
+                if req.method() == &Method::Invite && (101..300).contains(&status) {
+                    for rr in req.headers().get_all(HeaderName::RecordRoute) {
+                        resp.headers_mut().push(HeaderName::RecordRoute, rr);
+                    }
+                }
             }
         }
         resp
@@ -180,6 +187,28 @@ impl SipProvider {
             req.headers_mut().push(HeaderName::Route, route);
         }
         req
+    }
+}
+
+/// Where an in-dialog request of `leg` goes. With a route set, to its first entry (loose
+/// routing, RFC 3261 §12.2.1.1 and §8.1.2), over the dialog's transport. Without one, to
+/// where the dialog's messages have been going: over TCP that reuses the connection, and
+/// it is the address a peer without proxies answers on.
+pub(crate) fn next_hop(leg: &Leg) -> Peer {
+    let first = leg
+        .route_set
+        .first()
+        .and_then(|r| crate::message::NameAddr::parse(r).ok());
+    let Some(route) = first else { return leg.peer };
+    match super::client::destination(&route.uri) {
+        Some(p) if p.addr == leg.peer.addr => leg.peer,
+        Some(p) => Peer {
+            transport: leg.peer.transport,
+            addr: p.addr,
+            conn: None,
+        },
+        // A route by name needs DNS, which linedrop does not do yet: keep the known path.
+        None => leg.peer,
     }
 }
 

@@ -253,14 +253,16 @@ impl SipProvider {
             }
         }
         let mut routes: Vec<String> = h
-            .get_all(HeaderName::RecordRoute)
-            .map(str::to_owned)
+            .record_route()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
             .collect();
         routes.reverse();
         leg.route_set = routes;
         let ack = self.in_dialog(&mut leg, Method::Ack);
         let bytes: Wire = ack.to_bytes().into();
-        let peer = leg.peer;
+        let peer = build::next_hop(&leg);
         let wanted_out = leg.phase == Phase::Cancelling;
         leg.phase = Phase::Confirmed;
         if let Some(entry) = self.tsx.get_mut(&tsx) {
@@ -331,7 +333,7 @@ impl SipProvider {
             .and_then(|v| v.branch().map(str::to_owned))
             .unwrap_or_default();
         leg.phase = Phase::Byeing;
-        let peer = leg.peer;
+        let peer = build::next_hop(&leg);
         self.legs.insert(call, leg);
         let tsx = NonInviteClient::new(
             now,
@@ -365,8 +367,10 @@ impl SipProvider {
             _ => to.uri.clone(),
         };
         let mut routes: Vec<String> = h
-            .get_all(HeaderName::RecordRoute)
-            .map(str::to_owned)
+            .record_route()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
             .collect();
         routes.reverse();
         for (method, seq) in [(Method::Ack, cseq.seq), (Method::Bye, cseq.seq + 1)] {

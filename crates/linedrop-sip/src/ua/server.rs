@@ -13,6 +13,9 @@ use crate::message::{Contacts, HeaderName, Request, Response};
 use crate::sdp;
 use crate::transaction::{InviteServer, TsxState, Verdict};
 
+/// Seconds a caller turned away with 503 is asked to wait.
+const RETRY_AFTER_S: u32 = 30;
+
 impl SipProvider {
     pub(crate) fn on_invite(&mut self, now: Now, from: Peer, branch: &str, req: Request) {
         let h = req.headers();
@@ -84,9 +87,12 @@ impl SipProvider {
             Ok(Some(Contacts::List(list))) if !list.is_empty() => list[0].uri.clone(),
             _ => from_hdr.uri.clone(),
         };
+        // RFC 3261 §12.1.1: the callee's route set is the Record-Route list in order.
         let route_set: Vec<String> = h
-            .get_all(HeaderName::RecordRoute)
-            .map(str::to_owned)
+            .record_route()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
             .collect();
         let remote_uri = from_hdr.uri.to_string();
         let local_uri = to_hdr.uri.to_string();
@@ -190,6 +196,12 @@ impl SipProvider {
         if let Some(reason) = reason {
             // RFC 6432: a Reason header in a response says why, for the record.
             resp.headers_mut().push(HeaderName::Reason, reason);
+        }
+        if status == 503 {
+            // We are unavailable (shutting down, overloaded): tell the caller when to retry
+            // rather than let it mark us dead (RFC 3261 §21.5.4).
+            resp.headers_mut()
+                .push(HeaderName::RetryAfter, RETRY_AFTER_S);
         }
         self.respond_invite(now, call, status, resp);
     }
