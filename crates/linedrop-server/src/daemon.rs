@@ -80,6 +80,8 @@ pub struct Running {
     api_stop: oneshot::Sender<()>,
     api_task: JoinHandle<io::Result<()>>,
     writer: Arc<RecordWriter>,
+    /// Purges old records while the daemon runs (when retention is configured).
+    retention_task: Option<JoinHandle<()>>,
     deadline: Duration,
 }
 
@@ -230,6 +232,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         max_body: config.api.max_body,
         started: wall_now(),
     };
+    let retention_task = (config.store.retention_days > 0).then(|| {
+        let keep = Duration::from_secs(config.store.retention_days * 86_400);
+        tokio::spawn(purge_periodically(state.records.clone(), keep))
+    });
     let router = crate::http::router(state.clone());
     let (api_stop, api_stopped) = oneshot::channel::<()>();
     let api_task = tokio::spawn(async move {
@@ -253,6 +259,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         api_stop,
         api_task,
         writer,
+        retention_task,
         deadline: Duration::from_millis(config.shutdown.deadline_ms),
     })
 }
@@ -276,9 +283,32 @@ impl Running {
         }
         let _ = self.api_stop.send(());
         let _ = self.api_task.await;
+        if let Some(task) = self.retention_task {
+            task.abort();
+        }
         StopReport {
             drained,
             records_committed: self.writer.stats().committed,
+        }
+    }
+}
+
+/// Deletes completed records older than `keep`, hourly (the first run was at start).
+async fn purge_periodically(store: Arc<Mutex<SqliteStore>>, keep: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.tick().await; // the first tick is immediate; startup already purged
+    loop {
+        tick.tick().await;
+        let store = store.clone();
+        let purged = tokio::task::spawn_blocking(move || {
+            let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+            store.purge_completed_before(wall_now() - keep)
+        })
+        .await;
+        match purged {
+            Ok(Ok(n)) if n > 0 => tracing::info!(records = n, "purged records past retention"),
+            Ok(Err(e)) => tracing::error!(error = %e, "purging records"),
+            _ => {}
         }
     }
 }
