@@ -60,7 +60,8 @@ pub enum ProviderEvent {
     Ended {
         /// The call.
         call: CallId,
-        /// `Remote` or `Network`.
+        /// `Remote`, `Network`, or `Policy` (a rule of the wire such as an expired RFC 4028
+        /// session timer).
         origin: Origin,
         /// Why.
         cause: Cause,

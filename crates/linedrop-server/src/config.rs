@@ -159,6 +159,17 @@ pub struct LineSection {
     /// Calls are ended after this many seconds connected.
     #[serde(default = "default_max_duration")]
     pub max_duration_s: u64,
+    /// The RFC 4028 session interval we offer, in seconds; 0 offers none (an offer from the
+    /// far end is still honoured).
+    #[serde(default = "default_session_expires")]
+    pub session_expires_s: u64,
+    /// The smallest session interval we accept (Min-SE), in seconds; smaller offers get 422.
+    #[serde(default = "default_min_se")]
+    pub min_se_s: u64,
+    /// Probe connected calls with an in-dialog OPTIONS this often, in seconds; a 408/481
+    /// or no answer ends the call (`keepalive_failed`). Absent or 0: no keepalive.
+    #[serde(default)]
+    pub keepalive_s: Option<u64>,
 }
 
 fn default_reject_status() -> u16 {
@@ -169,6 +180,12 @@ fn default_no_answer() -> u64 {
 }
 fn default_max_duration() -> u64 {
     4 * 3600
+}
+fn default_session_expires() -> u64 {
+    1800
+}
+fn default_min_se() -> u64 {
+    90
 }
 
 /// `[[apps]]`.
@@ -306,6 +323,15 @@ impl Config {
                     return invalid(key(k), "must be at least 1 (every state is bounded)".into());
                 }
             }
+            if line.min_se_s < 90 {
+                return invalid(key("min_se_s"), "must be at least 90 (RFC 4028)".into());
+            }
+            if line.session_expires_s != 0 && line.session_expires_s < line.min_se_s {
+                return invalid(
+                    key("session_expires_s"),
+                    "must be 0 (off) or at least min_se_s".into(),
+                );
+            }
         }
         let mut tokens = BTreeSet::new();
         let mut app_names = BTreeSet::new();
@@ -340,6 +366,9 @@ impl Config {
             no_answer_s: default_no_answer(),
             offer_timeout_s: default_no_answer(),
             max_duration_s: default_max_duration(),
+            session_expires_s: default_session_expires(),
+            min_se_s: default_min_se(),
+            keepalive_s: None,
         }
     }
 
@@ -371,6 +400,16 @@ impl LineSection {
                     status: self.reject_status,
                 },
             },
+        }
+    }
+
+    /// The SIP options for this line: session timers and keepalive.
+    pub fn sip_options(&self) -> linedrop_sip::ua::LineOptions {
+        linedrop_sip::ua::LineOptions {
+            session_expires: (self.session_expires_s > 0)
+                .then(|| Duration::from_secs(self.session_expires_s)),
+            min_se: Duration::from_secs(self.min_se_s),
+            keepalive: self.keepalive_s.filter(|&k| k > 0).map(Duration::from_secs),
         }
     }
 }
@@ -424,6 +463,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("apps[0].owner") && e.contains("\"b\""), "{e}");
+    }
+
+    #[test]
+    fn session_timer_and_keepalive_options_are_read_and_checked_by_name() {
+        let line = "[[lines]]\nname = \"a\"\naddress = \"sip:a@127.0.0.1\"\n";
+        let c = parse(&format!(
+            "{line}session_expires_s = 600\nmin_se_s = 120\nkeepalive_s = 25\n"
+        ))
+        .unwrap();
+        let o = c.lines[0].sip_options();
+        assert_eq!(o.session_expires, Some(Duration::from_secs(600)));
+        assert_eq!(o.min_se, Duration::from_secs(120));
+        assert_eq!(o.keepalive, Some(Duration::from_secs(25)));
+        let d = parse(line).unwrap().lines[0].sip_options();
+        assert_eq!(d, linedrop_sip::ua::LineOptions::default());
+        let off = parse(&format!("{line}session_expires_s = 0\nkeepalive_s = 0\n")).unwrap();
+        let o = off.lines[0].sip_options();
+        assert_eq!((o.session_expires, o.keepalive), (None, None));
+        let e = parse(&format!("{line}min_se_s = 30\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lines[0].min_se_s"), "{e}");
+        let e = parse(&format!("{line}session_expires_s = 100\nmin_se_s = 200\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lines[0].session_expires_s"), "{e}");
     }
 
     #[test]

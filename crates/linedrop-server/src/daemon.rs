@@ -166,6 +166,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
                 policy: l.policy(),
             })
             .map_err(|e| ServeError::Config(format!("line {:?}: {e}", l.name)))?;
+        engine
+            .provider_mut()
+            .set_line_options(id, l.sip_options())
+            .map_err(|e| ServeError::Config(format!("line {:?}: {e}", l.name)))?;
         names.lines.push(LineInfo {
             id,
             name: l.name.clone(),

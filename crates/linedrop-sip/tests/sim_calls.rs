@@ -181,3 +181,31 @@ fn calls_complete_over_a_lossy_reordering_link() {
         net.assert_quiescent_after_release();
     }
 }
+
+/// Two linedrop engines with the default session timer (1800 s): the callee lets the caller
+/// refresh (it said `Supported: timer`), the caller refreshes by UPDATE every 900 s over a
+/// link that loses 10% of datagrams, and a two-hour call stays up; then the callee vanishes
+/// and both sides end by the session timer, never later than the engine's bound.
+#[test]
+fn default_session_timer_keeps_a_long_call_then_ends_it_when_the_peer_vanishes() {
+    let mut net = Net::new(2, Link::lossy(0.1), 9);
+    let (out, inb) = connected(&mut net);
+    net.run_for(Duration::from_secs(2 * 3600));
+    assert_eq!(net.state(0, out), CallState::Connected);
+    assert_eq!(net.state(1, inb), CallState::Connected);
+    let deadline = net.agents[0].engine.idle_deadline(out).unwrap();
+    net.agents[1].dead = true;
+    net.run_for(Duration::from_secs(1800));
+    assert!(net.now.instant <= deadline);
+    for (i, h) in [(0, out), (1, inb)] {
+        let t = net.termination(i, h);
+        assert_eq!(
+            (t.origin, t.cause),
+            (Origin::Policy, Cause::SessionExpired),
+            "agent {i}"
+        );
+        assert_eq!(net.state(i, h), CallState::Idle);
+    }
+    net.agents[1].dead = false;
+    net.assert_quiescent_after_release();
+}

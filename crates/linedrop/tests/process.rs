@@ -204,6 +204,80 @@ fn sigterm_during_live_calls_ends_each_with_origin_shutdown_and_loses_no_record(
     }
 }
 
+/// The graceful drain under load: SIPp keeps placing calls at 100 a second (each held
+/// 1.5 s, then hung up by SIPp) when SIGTERM arrives. Every call the daemon ever created
+/// has exactly one completed record (ids without gaps), the calls live at the signal end
+/// with origin `shutdown`, the others with SIPp's BYE (origin `remote`), and the daemon
+/// exits 0 within its deadline.
+#[test]
+fn sigterm_under_load_ends_every_live_call_with_shutdown_and_loses_no_record() {
+    if !have_sipp() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut daemon, sip, api) = serve(&config(dir.path(), "127.0.0.1:0", "127.0.0.1:0"));
+    let mut sipp = Command::new("sipp")
+        .args(["-sn", "uac", &sip, "-s", "auto", "-m", "900", "-l", "300"])
+        .args(["-r", "100", "-d", "1500", "-timeout", "60", "-nostdin"])
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Mid-run: calls are up, and some have already ended normally.
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let l = ledger(&api);
+        let up = l["calls"]["connected"].as_u64().unwrap_or(0);
+        let done = l["calls"]["idle"].as_u64().unwrap_or(0);
+        if up >= 20 && done >= 20 {
+            break;
+        }
+        assert!(Instant::now() < end, "no load in time: {l}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = daemon.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(
+        wait_exit(&mut daemon, Duration::from_secs(20)),
+        Some(0),
+        "a graceful stop exits 0"
+    );
+    let _ = sipp.kill();
+    let _ = sipp.wait();
+    let records = all_records(&dir.path().join("records.db"));
+    let mut ids: Vec<u64> = records.iter().map(|r| r.id.0).collect();
+    ids.sort_unstable();
+    let first = ids[0];
+    assert_eq!(
+        ids,
+        (first..first + ids.len() as u64).collect::<Vec<_>>(),
+        "every call created has its record"
+    );
+    let (mut shutdown, mut remote) = (0, 0);
+    for r in &records {
+        assert!(r.completed, "{r:?}");
+        let t = r.termination.as_ref().unwrap();
+        match t.origin {
+            Origin::Shutdown => shutdown += 1,
+            Origin::Remote => remote += 1,
+            _ => panic!("unexpected ending {t:?}"),
+        }
+    }
+    assert!(
+        shutdown >= 1 && remote >= 20,
+        "shutdown {shutdown}, remote {remote}"
+    );
+    eprintln!(
+        "{} calls: {shutdown} ended by the shutdown, {remote} by SIPp",
+        records.len()
+    );
+}
+
 #[test]
 fn kill_9_during_live_calls_then_restart_gives_every_call_a_record() {
     if !have_sipp() {

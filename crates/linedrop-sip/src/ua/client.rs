@@ -58,6 +58,10 @@ impl SipProvider {
             .with_header(HeaderName::Allow, ALLOW)
             .with_header(HeaderName::UserAgent, &self.cfg.user_agent)
             .with_header(HeaderName::ContentType, "application/sdp");
+        let opts = self.line_options(p.line);
+        for (name, value) in Self::uac_offer_headers(&opts) {
+            invite.headers_mut().push(name, value);
+        }
         invite.set_body(offer.clone().into_bytes());
         let bytes: Wire = invite.to_bytes().into();
         let leg = Leg {
@@ -81,6 +85,9 @@ impl SipProvider {
             cancel_pending: false,
             reinvite_tsx: None,
             retransmissions: 0,
+            progress: 0,
+            opts,
+            timers: Default::default(),
         };
         self.legs.insert(call, leg);
         self.dialogs.insert((call_id, local_tag), call);
@@ -114,7 +121,12 @@ impl SipProvider {
         let is_invite = matches!(entry.tsx, Tsx::InviteClient(_));
         let ack: Option<Wire> = match call.and_then(|c| self.legs.get(&c)) {
             Some(leg) if is_invite && status >= 300 => {
-                Some(Self::ack_for_failure(&leg.invite, &resp).to_bytes().into())
+                // A refresh re-INVITE's failure is ACKed with that request's fields.
+                let invite = match (&leg.timers.refresh_req, purpose) {
+                    (Some(r), Purpose::Refresh) => r,
+                    _ => &leg.invite,
+                };
+                Some(Self::ack_for_failure(invite, &resp).to_bytes().into())
             }
             _ => None,
         };
@@ -153,6 +165,12 @@ impl SipProvider {
                 self.ack_and_bye_fork(now, id, from, &resp)
             }
             (Purpose::Bye, Some(call)) if status >= 200 => self.torn_down(call),
+            (Purpose::Refresh, Some(call)) => {
+                self.on_refresh_response(now.instant, id, call, &resp)
+            }
+            (Purpose::Keepalive, Some(call)) => {
+                self.on_keepalive_response(now.instant, id, call, status)
+            }
             _ => {}
         }
     }
@@ -181,6 +199,9 @@ impl SipProvider {
     fn on_invite_response(&mut self, now: Now, tsx: u64, call: CallId, resp: Response) {
         let status = resp.status().as_u16();
         let to_tag = to_tag(&resp);
+        if status == 422 && self.retry_after_422(now.instant, call, &resp) {
+            return;
+        }
         let Some(leg) = self.legs.get_mut(&call) else {
             return;
         };
@@ -193,12 +214,13 @@ impl SipProvider {
                 if leg.phase == Phase::Calling {
                     leg.phase = Phase::Early;
                 }
-                if progress {
-                    let state = if status == 100 {
-                        CallState::Proceeding
-                    } else {
-                        CallState::Ringback
-                    };
+                let (rank, state) = if status == 100 {
+                    (1, CallState::Proceeding)
+                } else {
+                    (2, CallState::Ringback)
+                };
+                if progress && rank > leg.progress {
+                    leg.progress = rank;
                     self.events
                         .push_back(ProviderEvent::Progress { call, state });
                 }
@@ -260,6 +282,8 @@ impl SipProvider {
             .collect();
         routes.reverse();
         leg.route_set = routes;
+        leg.timers.session = super::negotiate::from_2xx_as_uac(resp);
+        leg.timers.use_update = super::negotiate::allows_update(h);
         let ack = self.in_dialog(&mut leg, Method::Ack);
         let bytes: Wire = ack.to_bytes().into();
         let peer = build::next_hop(&leg);
@@ -274,6 +298,7 @@ impl SipProvider {
             self.send_bye(now.instant, call);
         } else {
             self.events.push_back(ProviderEvent::Connected { call });
+            self.start_dialog_timers(now.instant, call);
         }
     }
 
@@ -319,6 +344,7 @@ impl SipProvider {
     }
 
     pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) {
+        self.disarm_all(call);
         let Some(mut leg) = self.legs.remove(&call) else {
             return;
         };

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::negotiate::LineOptions;
 use crate::transaction::TimerConfig;
 
 /// The user agent's configuration.
@@ -29,6 +30,9 @@ pub struct SipConfig {
     /// How long a tombstone of an ended dialog answers late requests (a retransmitted BYE
     /// gets 200, anything else 481). Default: 64·T1, the Timer J window.
     pub tombstone_ttl: Option<Duration>,
+    /// Session timers and keepalives of lines given no options of their own
+    /// ([`super::SipProvider::set_line_options`]).
+    pub line_defaults: LineOptions,
 }
 
 impl SipConfig {
@@ -44,6 +48,7 @@ impl SipConfig {
             auto_ringing: false,
             media_port: 4000,
             tombstone_ttl: None,
+            line_defaults: LineOptions::default(),
         }
     }
 

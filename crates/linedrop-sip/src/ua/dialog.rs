@@ -51,9 +51,8 @@ impl SipProvider {
         match req.method() {
             Method::Bye => self.on_bye(now, from, branch, req, call),
             Method::Invite => self.on_reinvite(now, from, branch, req, call),
-            Method::Options | Method::Update | Method::Info => {
-                self.reply(now, from, branch, &req, 200, None)
-            }
+            Method::Update => self.on_update(now, from, branch, req, call),
+            Method::Options | Method::Info => self.reply(now, from, branch, &req, 200, None),
             Method::Cancel => self.reply(now, from, branch, &req, 481, None),
             _ => self.reply(now, from, branch, &req, 405, None),
         }
@@ -119,13 +118,30 @@ impl SipProvider {
         let Some(leg) = self.legs.get(&call) else {
             return;
         };
-        let status = match leg.phase {
+        let mut status = match leg.phase {
             Phase::Confirmed if leg.reinvite_tsx.is_none() => 200,
             Phase::Confirmed | Phase::Accepting | Phase::Early | Phase::Offered => 491,
             // Ending or ended: the session this would modify is gone.
             _ => 481,
         };
+        // A re-INVITE refreshes the session timer (RFC 4028 §9).
+        let mut extra = Vec::new();
+        if status == 200 {
+            match self.on_refresh_request(now.instant, call, &req) {
+                Ok(headers) => extra = headers,
+                Err(min) => {
+                    status = 422;
+                    extra.push((HeaderName::MinSe, min.as_secs().to_string()));
+                }
+            }
+        }
+        let Some(leg) = self.legs.get(&call) else {
+            return;
+        };
         let mut resp = self.response(&req, status, None);
+        for (name, value) in extra {
+            resp.headers_mut().push(name, value);
+        }
         if status == 200 {
             let user = user_of(&leg.local_uri);
             let h = resp.headers_mut();
@@ -158,6 +174,35 @@ impl SipProvider {
                 }
             }
         }
+    }
+
+    /// An UPDATE (RFC 3311): we take no session changes, but it may refresh the session
+    /// timer (RFC 4028 §9), or be refused when its interval is below our Min-SE.
+    fn on_update(&mut self, now: Now, from: Peer, branch: &str, req: Request, call: CallId) {
+        let confirmed = self
+            .legs
+            .get(&call)
+            .is_some_and(|l| l.phase == Phase::Confirmed);
+        let (status, extra) = if !confirmed {
+            (200, Vec::new())
+        } else {
+            match self.on_refresh_request(now.instant, call, &req) {
+                Ok(headers) => (200, headers),
+                Err(min) => (422, vec![(HeaderName::MinSe, min.as_secs().to_string())]),
+            }
+        };
+        let mut resp = self.response(&req, status, None);
+        for (name, value) in extra {
+            resp.headers_mut().push(name, value);
+        }
+        if status == 200 {
+            if let Some(leg) = self.legs.get(&call) {
+                let user = user_of(&leg.local_uri);
+                let contact = self.contact(&user, leg.peer.transport);
+                resp.headers_mut().push(HeaderName::Contact, contact);
+            }
+        }
+        self.send_reply(now, from, branch, &req, status, resp);
     }
 
     /// The dialog ended while their re-INVITE's 2xx awaited its ACK: stop resending it.

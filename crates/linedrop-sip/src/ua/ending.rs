@@ -65,7 +65,7 @@ impl SipProvider {
     /// A transaction gave up (Timer B, F or H, or the transport).
     pub(crate) fn on_tsx_failure(
         &mut self,
-        _now: Instant,
+        now: Instant,
         call: Option<CallId>,
         tsx: u64,
         purpose: Purpose,
@@ -105,8 +105,34 @@ impl SipProvider {
                     }
                 }
             }
+            // RFC 3261 §12.2.1.2: a refresh or keepalive that gets no answer, or cannot be
+            // sent, ends the dialog; the BYE is sent all the same, for a far end that is
+            // only deaf.
+            Purpose::Refresh => self.dialog_failed(
+                now,
+                call,
+                Origin::Policy,
+                Cause::SessionExpired,
+                failure_text(why, "the session refresh"),
+                None,
+            ),
+            Purpose::Keepalive => self.dialog_failed(
+                now,
+                call,
+                Origin::Network,
+                Cause::KeepaliveFailed,
+                failure_text(why, "the keepalive"),
+                None,
+            ),
             Purpose::Cancel | Purpose::ForkBye => {}
         }
+    }
+}
+
+fn failure_text(why: Failure, what: &str) -> String {
+    match why {
+        Failure::Timer(t) => format!("no answer to {what} (Timer {t:?})"),
+        Failure::Transport => format!("{what} could not be sent"),
     }
 }
 

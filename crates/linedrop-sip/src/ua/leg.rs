@@ -2,7 +2,9 @@
 
 use linedrop_core::CallId;
 
+use super::negotiate::LineOptions;
 use super::peer::Peer;
+use super::session::LegTimers;
 use crate::message::{Request, Uri};
 
 /// Where a call is on the wire.
@@ -74,6 +76,13 @@ pub(crate) struct Leg {
     pub(crate) reinvite_tsx: Option<u64>,
     /// Retransmissions attributed to this call.
     pub(crate) retransmissions: u64,
+    /// Outbound: the furthest progress reported (1 Proceeding, 2 Ringback), so that
+    /// duplicated, retransmitted or reordered provisionals are not reported again.
+    pub(crate) progress: u8,
+    /// The line's SIP options, copied when the call began.
+    pub(crate) opts: LineOptions,
+    /// Session timer and keepalive state.
+    pub(crate) timers: LegTimers,
 }
 
 impl Leg {

@@ -11,10 +11,21 @@
 //! the ACK (or after Timer L when none comes) when ended while our 2xx is unacknowledged; a
 //! 2xx that crosses our CANCEL is acknowledged and then ended with BYE.
 //!
+//! A confirmed call whose far end vanished still ends: by the RFC 4028 session timer when
+//! one was negotiated (offered in our INVITE with `Supported: timer`, honoured in theirs,
+//! 422 with Min-SE below our floor; the refresher refreshes at half the interval by UPDATE
+//! or re-INVITE, and a refresh that fails or never comes ends the call with BYE, origin
+//! `policy`, cause `session_expired`), by the optional in-dialog OPTIONS keepalive (408, 481
+//! or no answer: origin `network`, cause `keepalive_failed`), and at the latest by the
+//! line's max duration. Per-line options: [`SipProvider::set_line_options`].
+//!
 //! Layout: `receive` (parsing, matching, the checks of RFC 3261 §8.2), `server` (the
 //! callee's side), `client` (the caller's side and forks), `dialog` (in-dialog requests,
 //! tombstones, the unacknowledged 2xx), `ending` (the engine's `end` and failed
-//! transactions, each turned into one termination), `build` (the messages we send).
+//! transactions, each turned into one termination), `build` (the messages we send),
+//! `negotiate` (RFC 4028 Session-Expires/Min-SE and the per-line [`LineOptions`]) and
+//! `session` (the dialog timers `SessionRefresh`, `SessionExpiry` and `Keepalive`, and the
+//! UPDATE, re-INVITE and OPTIONS they send).
 
 mod build;
 mod client;
@@ -22,10 +33,12 @@ mod config;
 mod dialog;
 mod ending;
 mod leg;
+mod negotiate;
 mod peer;
 mod receive;
 mod rng;
 mod server;
+mod session;
 mod stats;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -42,7 +55,9 @@ use crate::transaction::{
 };
 
 pub use config::SipConfig;
+pub use negotiate::{LineOptions, MIN_SE_FLOOR};
 pub use peer::{ConnId, Peer, Transmit, Transport};
+pub use session::DialogTimer;
 pub use stats::SipStats;
 
 use ending::Failure;
@@ -68,6 +83,10 @@ pub(crate) enum Purpose {
     Bye,
     /// A BYE ending an extra fork of our INVITE (not a call of its own).
     ForkBye,
+    /// Our session refresh (UPDATE or re-INVITE, RFC 4028).
+    Refresh,
+    /// Our keepalive OPTIONS.
+    Keepalive,
     /// A server transaction (their request).
     Server,
 }
@@ -139,6 +158,10 @@ pub struct SipProvider {
     pub(crate) tsx_index: HashMap<(String, MethodKey), u64>,
     next_tsx: u64,
     timers: BTreeSet<(Instant, u64)>,
+    /// Session timers and keepalives of confirmed dialogs (see `session`).
+    pub(crate) dialog_timers: BTreeSet<(Instant, CallId, DialogTimer)>,
+    /// SIP options by line (lines without an entry use `SipConfig::line_defaults`).
+    pub(crate) line_options: HashMap<LineId, LineOptions>,
     /// Ended dialogs, kept to answer late requests, in expiry order (one fixed lifetime).
     pub(crate) tombstones: VecDeque<(Instant, DialogKey)>,
     pub(crate) tombstone_set: HashMap<DialogKey, Instant>,
@@ -165,6 +188,8 @@ impl SipProvider {
             tsx_index: HashMap::new(),
             next_tsx: 1,
             timers: BTreeSet::new(),
+            dialog_timers: BTreeSet::new(),
+            line_options: HashMap::new(),
             tombstones: VecDeque::new(),
             tombstone_set: HashMap::new(),
             transmits: VecDeque::new(),
@@ -350,6 +375,12 @@ impl SipProvider {
                 if leg.reinvite_tsx == Some(id) {
                     leg.reinvite_tsx = None;
                 }
+                if leg.timers.refresh_tsx == Some(id) {
+                    leg.timers.refresh_tsx = None;
+                }
+                if leg.timers.keepalive_tsx == Some(id) {
+                    leg.timers.keepalive_tsx = None;
+                }
             }
         }
     }
@@ -390,6 +421,7 @@ impl SipProvider {
 
     /// The wire is done with the call: the engine may move it to `Idle`.
     pub(crate) fn torn_down(&mut self, id: CallId) {
+        self.disarm_all(id);
         if let Some(leg) = self.legs.get_mut(&id) {
             if leg.phase != Phase::Done {
                 leg.phase = Phase::Done;
@@ -462,6 +494,7 @@ impl Provider for SipProvider {
     }
 
     fn close(&mut self, now: Now, call: CallId) {
+        self.disarm_all(call);
         if let Some(leg) = self.legs.remove(&call) {
             let key = (leg.call_id.clone(), leg.local_tag.clone());
             self.dialogs.remove(&key);
@@ -491,10 +524,10 @@ impl Provider for SipProvider {
     fn poll_timeout(&self) -> Option<Instant> {
         let tsx = self.timers.first().map(|(at, _)| *at);
         let tomb = self.tombstones.front().map(|(at, _)| *at);
-        match (tsx, tomb) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [tsx, tomb, self.next_dialog_timer()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn handle_timeout(&mut self, now: Now) {
@@ -514,6 +547,7 @@ impl Provider for SipProvider {
             }
             self.sync_tsx(now.instant, id);
         }
+        self.run_dialog_timers(now.instant);
         self.expire_tombstones(now.instant);
     }
 
@@ -550,7 +584,7 @@ impl Provider for SipProvider {
         ProviderLedger {
             dialogs: self.legs.len() as u64,
             transactions: self.tsx.len() as u64,
-            timers: self.timers.len() as u64,
+            timers: (self.timers.len() + self.dialog_timers.len()) as u64,
             tombstones: self.tombstone_set.len() as u64,
             connections: self.connections.len() as u64,
         }

@@ -13,8 +13,8 @@ use crate::message::{
 };
 use crate::transaction::{InviteServer, NonInviteServer};
 
-/// Option tags we support (none yet beyond the base protocol).
-pub(crate) const SUPPORTED: &[&str] = &[];
+/// Option tags we support: RFC 4028 session timers.
+pub(crate) const SUPPORTED: &[&str] = &["timer"];
 
 impl SipProvider {
     /// One datagram, or one message framed off a stream, from `from`.
@@ -175,7 +175,7 @@ impl SipProvider {
         self.send_reply(now, from, branch, req, status, resp);
     }
 
-    fn send_reply(
+    pub(crate) fn send_reply(
         &mut self,
         now: Now,
         from: Peer,

@@ -72,6 +72,15 @@ impl SipProvider {
         if merged {
             return self.refuse_invite(now, from, branch, &req, 482, None);
         }
+        let opts = self.line_options(line);
+        let timer = match super::negotiate::negotiate_as_uas(&req, &opts, None) {
+            super::negotiate::Negotiated::Use(s) => s,
+            super::negotiate::Negotiated::TooSmall(min) => {
+                let extra = (HeaderName::MinSe, min.as_secs().to_string());
+                return self.refuse_invite(now, from, branch, &req, 422, Some(extra));
+            }
+        };
+        let use_update = super::negotiate::allows_update(h);
         let session = self.ids.session_id();
         let ip = self.local_addr(from.transport).ip();
         let local_sdp = match &sdp_body {
@@ -122,6 +131,13 @@ impl SipProvider {
             cancel_pending: false,
             reinvite_tsx: None,
             retransmissions: 0,
+            progress: 0,
+            opts,
+            timers: super::session::LegTimers {
+                session: timer,
+                use_update,
+                ..Default::default()
+            },
         };
         self.legs.insert(id, leg);
         self.dialogs.insert((call_id, local_tag), id);
@@ -177,6 +193,11 @@ impl SipProvider {
         h.push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
         h.push(HeaderName::Allow, ALLOW);
         h.push(HeaderName::ContentType, "application/sdp");
+        if let Some(s) = &leg.timers.session {
+            for (name, value) in super::negotiate::uas_headers(s, &leg.invite) {
+                h.push(name, value);
+            }
+        }
         resp.set_body(leg.local_sdp.clone().unwrap_or_default().into_bytes());
         if let Some(leg) = self.legs.get_mut(&call) {
             leg.phase = Phase::Accepting;
@@ -293,6 +314,7 @@ impl SipProvider {
             self.send_bye(now.instant, call);
         } else {
             self.events.push_back(ProviderEvent::Connected { call });
+            self.start_dialog_timers(now.instant, call);
         }
     }
 
