@@ -137,37 +137,15 @@ impl InviteClient {
         self.state = TsxState::Terminated;
         self.out.push(TsxOutput::Terminated);
     }
-
-    /// The next output; drain after every input.
-    pub fn poll_output(&mut self) -> Option<TsxOutput> {
-        self.out.pop()
-    }
-
-    /// The next timer and when it fires.
-    pub fn poll_timeout(&self) -> Option<(Instant, Timer)> {
-        self.timers.next()
-    }
-
-    /// The current state.
-    pub fn state(&self) -> TsxState {
-        self.state
-    }
-
-    /// How many times a message was sent again.
-    pub fn retransmissions(&self) -> u32 {
-        self.retransmissions
-    }
-
-    /// Armed timers, for the ledger.
-    pub fn timers_armed(&self) -> usize {
-        self.timers.armed()
-    }
 }
+
+super::machine!(InviteClient);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::transaction::tests::{drain, fast, t0, wire};
+    use crate::transaction::Machine;
 
     #[test]
     fn retransmits_with_doubling_until_a_provisional_then_stops() {

@@ -27,6 +27,7 @@ mod server_non_invite;
 mod timer;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use client_invite::InviteClient;
 pub use client_non_invite::NonInviteClient;
@@ -83,6 +84,64 @@ pub enum TsxState {
     /// Over.
     Terminated,
 }
+
+/// What every transaction machine offers its user, whatever its kind: the sans-IO drain
+/// contract (`poll_output` after every input, wake at `poll_timeout`), timers, failure and
+/// a few counts. Inputs that differ by kind (`on_response`, `respond`, `on_ack`, ...) stay
+/// on the machines themselves.
+pub trait Machine {
+    /// The next output; drain after every input.
+    fn poll_output(&mut self) -> Option<TsxOutput>;
+    /// The next timer and when it fires.
+    fn poll_timeout(&self) -> Option<(Instant, Timer)>;
+    /// Runs the timers due at `now`.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The transport could not deliver: the transaction fails at once.
+    fn on_transport_error(&mut self);
+    /// The current state.
+    fn state(&self) -> TsxState;
+    /// How many times a message was sent again.
+    fn retransmissions(&self) -> u32;
+    /// Armed timers, for the ledger.
+    fn timers_armed(&self) -> usize;
+}
+
+/// Implements [`Machine`] for a machine with the common fields (`out`, `timers`, `state`,
+/// `retransmissions`) and inherent `handle_timeout` and `on_transport_error`.
+macro_rules! machine {
+    ($t:ty) => {
+        impl $crate::transaction::Machine for $t {
+            fn poll_output(&mut self) -> Option<$crate::transaction::TsxOutput> {
+                self.out.pop()
+            }
+
+            fn poll_timeout(&self) -> Option<(std::time::Instant, $crate::transaction::Timer)> {
+                self.timers.next()
+            }
+
+            fn handle_timeout(&mut self, now: std::time::Instant) {
+                <$t>::handle_timeout(self, now)
+            }
+
+            fn on_transport_error(&mut self) {
+                <$t>::on_transport_error(self)
+            }
+
+            fn state(&self) -> $crate::transaction::TsxState {
+                self.state
+            }
+
+            fn retransmissions(&self) -> u32 {
+                self.retransmissions
+            }
+
+            fn timers_armed(&self) -> usize {
+                self.timers.armed()
+            }
+        }
+    };
+}
+use machine;
 
 /// Queue and timer plumbing every machine shares.
 #[derive(Debug, Default)]

@@ -157,41 +157,19 @@ impl InviteServer {
         self.out.push(TsxOutput::Terminated);
     }
 
-    /// The next output; drain after every input.
-    pub fn poll_output(&mut self) -> Option<TsxOutput> {
-        self.out.pop()
-    }
-
-    /// The next timer and when it fires.
-    pub fn poll_timeout(&self) -> Option<(Instant, Timer)> {
-        self.timers.next()
-    }
-
-    /// The current state.
-    pub fn state(&self) -> TsxState {
-        self.state
-    }
-
     /// Whether our 2xx has been acknowledged.
     pub fn is_acked(&self) -> bool {
         self.acked
     }
-
-    /// How many times a response was sent again.
-    pub fn retransmissions(&self) -> u32 {
-        self.retransmissions
-    }
-
-    /// Armed timers, for the ledger.
-    pub fn timers_armed(&self) -> usize {
-        self.timers.armed()
-    }
 }
+
+super::machine!(InviteServer);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::transaction::tests::{drain, fast, t0, wire};
+    use crate::transaction::Machine;
 
     #[test]
     fn a_retransmitted_invite_gets_the_last_provisional_again() {

@@ -83,37 +83,15 @@ impl NonInviteServer {
         self.state = TsxState::Terminated;
         self.out.push(TsxOutput::Terminated);
     }
-
-    /// The next output; drain after every input.
-    pub fn poll_output(&mut self) -> Option<TsxOutput> {
-        self.out.pop()
-    }
-
-    /// The next timer and when it fires.
-    pub fn poll_timeout(&self) -> Option<(Instant, Timer)> {
-        self.timers.next()
-    }
-
-    /// The current state.
-    pub fn state(&self) -> TsxState {
-        self.state
-    }
-
-    /// How many times a response was sent again.
-    pub fn retransmissions(&self) -> u32 {
-        self.retransmissions
-    }
-
-    /// Armed timers, for the ledger.
-    pub fn timers_armed(&self) -> usize {
-        self.timers.armed()
-    }
 }
+
+super::machine!(NonInviteServer);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::transaction::tests::{drain, fast, t0, wire};
+    use crate::transaction::Machine;
 
     #[test]
     fn a_retransmitted_bye_gets_the_same_200_until_j() {

@@ -51,7 +51,7 @@ use linedrop_core::{
 
 use crate::message::Method;
 use crate::transaction::{
-    InviteClient, InviteServer, NonInviteClient, NonInviteServer, TsxOutput, Wire,
+    InviteClient, InviteServer, Machine, NonInviteClient, NonInviteServer, TsxOutput, Wire,
 };
 
 pub use config::SipConfig;
@@ -70,6 +70,28 @@ pub(crate) enum Tsx {
     NonInviteClient(NonInviteClient),
     InviteServer(InviteServer),
     NonInviteServer(NonInviteServer),
+}
+
+impl Tsx {
+    /// The machine, for what every kind of transaction offers.
+    pub(crate) fn machine(&mut self) -> &mut dyn Machine {
+        match self {
+            Tsx::InviteClient(t) => t,
+            Tsx::NonInviteClient(t) => t,
+            Tsx::InviteServer(t) => t,
+            Tsx::NonInviteServer(t) => t,
+        }
+    }
+
+    /// The same, read-only.
+    pub(crate) fn machine_ref(&self) -> &dyn Machine {
+        match self {
+            Tsx::InviteClient(t) => t,
+            Tsx::NonInviteClient(t) => t,
+            Tsx::InviteServer(t) => t,
+            Tsx::NonInviteServer(t) => t,
+        }
+    }
 }
 
 /// Why a client transaction was started: decides what its outcome means for the call.
@@ -308,12 +330,7 @@ impl SipProvider {
             let Some(entry) = self.tsx.get_mut(&id) else {
                 return;
             };
-            let out = match &mut entry.tsx {
-                Tsx::InviteClient(t) => t.poll_output(),
-                Tsx::NonInviteClient(t) => t.poll_output(),
-                Tsx::InviteServer(t) => t.poll_output(),
-                Tsx::NonInviteServer(t) => t.poll_output(),
-            };
+            let out = entry.tsx.machine().poll_output();
             let Some(out) = out else { break };
             let (peer, call, purpose) = (entry.peer, entry.call, entry.purpose);
             match out {
@@ -334,13 +351,7 @@ impl SipProvider {
         let Some(entry) = self.tsx.get_mut(&id) else {
             return;
         };
-        let next = match &entry.tsx {
-            Tsx::InviteClient(t) => t.poll_timeout(),
-            Tsx::NonInviteClient(t) => t.poll_timeout(),
-            Tsx::InviteServer(t) => t.poll_timeout(),
-            Tsx::NonInviteServer(t) => t.poll_timeout(),
-        }
-        .map(|(at, _)| at);
+        let next = entry.tsx.machine_ref().poll_timeout().map(|(at, _)| at);
         if entry.deadline != next {
             if let Some(old) = entry.deadline.take() {
                 self.timers.remove(&(old, id));
@@ -360,12 +371,7 @@ impl SipProvider {
             if self.tsx_index.get(&entry.key) == Some(&id) {
                 self.tsx_index.remove(&entry.key);
             }
-            let retrans = match &entry.tsx {
-                Tsx::InviteClient(t) => t.retransmissions(),
-                Tsx::NonInviteClient(t) => t.retransmissions(),
-                Tsx::InviteServer(t) => t.retransmissions(),
-                Tsx::NonInviteServer(t) => t.retransmissions(),
-            };
+            let retrans = entry.tsx.machine_ref().retransmissions();
             self.stats.retransmissions += u64::from(retrans);
             if let Some(leg) = entry.call.and_then(|c| self.legs.get_mut(&c)) {
                 leg.retransmissions += u64::from(retrans);
@@ -389,12 +395,7 @@ impl SipProvider {
         let Some(entry) = self.tsx.get_mut(&id) else {
             return;
         };
-        match &mut entry.tsx {
-            Tsx::InviteClient(t) => t.on_transport_error(),
-            Tsx::NonInviteClient(t) => t.on_transport_error(),
-            Tsx::InviteServer(t) => t.on_transport_error(),
-            Tsx::NonInviteServer(t) => t.on_transport_error(),
-        }
+        entry.tsx.machine().on_transport_error();
         self.sync_tsx(now.instant, id);
     }
 
@@ -538,12 +539,7 @@ impl Provider for SipProvider {
             self.timers.remove(&(at, id));
             if let Some(e) = self.tsx.get_mut(&id) {
                 e.deadline = None;
-                match &mut e.tsx {
-                    Tsx::InviteClient(t) => t.handle_timeout(now.instant),
-                    Tsx::NonInviteClient(t) => t.handle_timeout(now.instant),
-                    Tsx::InviteServer(t) => t.handle_timeout(now.instant),
-                    Tsx::NonInviteServer(t) => t.handle_timeout(now.instant),
-                }
+                e.tsx.machine().handle_timeout(now.instant);
             }
             self.sync_tsx(now.instant, id);
         }
@@ -566,14 +562,7 @@ impl Provider for SipProvider {
                         .tsx
                         .values()
                         .filter(|e| e.call == Some(call))
-                        .map(|e| {
-                            u64::from(match &e.tsx {
-                                Tsx::InviteClient(t) => t.retransmissions(),
-                                Tsx::NonInviteClient(t) => t.retransmissions(),
-                                Tsx::InviteServer(t) => t.retransmissions(),
-                                Tsx::NonInviteServer(t) => t.retransmissions(),
-                            })
-                        })
+                        .map(|e| u64::from(e.tsx.machine_ref().retransmissions()))
                         .sum::<u64>(),
             },
             None => ProviderFacts::default(),

@@ -11,7 +11,7 @@ use super::receive::{stamp_via, user_of};
 use super::{MethodKey, Purpose, SipProvider, Tsx};
 use crate::message::{Contacts, HeaderName, Request, Response};
 use crate::sdp;
-use crate::transaction::{InviteServer, TsxState, Verdict};
+use crate::transaction::{InviteServer, Machine, TsxState, Verdict};
 
 /// Seconds a caller turned away with 503 is asked to wait.
 const RETRY_AFTER_S: u32 = 30;
