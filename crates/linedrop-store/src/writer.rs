@@ -290,6 +290,7 @@ fn run<S: Store>(
     let mut next_seq: Seq = 1;
     let mut open = true;
     let mut failures_in_row = 0;
+    let mut latency_log = LatencyLog::from_env();
     loop {
         if pending.is_empty() {
             if !open {
@@ -318,6 +319,9 @@ fn run<S: Store>(
                 next_seq = through + 1;
                 let completed: Vec<CallId> =
                     batch.iter().filter(|r| r.completed).map(|r| r.id).collect();
+                if let Some(log) = latency_log.as_mut() {
+                    log.committed(batch);
+                }
                 pending.drain(..n);
                 {
                     let mut progress = lock(&shared.progress);
@@ -351,5 +355,42 @@ fn run<S: Store>(
                 std::thread::sleep(backoff(failures_in_row));
             }
         }
+    }
+}
+
+/// The benchmark's probe for "time to a durable record", off unless the environment variable
+/// `LINEDROP_BENCH_DURABLE_LOG` names a file. After each commit it appends, for every completed
+/// record in the batch, one line: the microseconds from the call's last state change (for a
+/// call the peer hung up, the moment the engine handled the BYE) to the end of the commit.
+/// `bench/` reads it; nothing else does.
+struct LatencyLog {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl LatencyLog {
+    fn from_env() -> Option<Self> {
+        let path = std::env::var_os("LINEDROP_BENCH_DURABLE_LOG")?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()?;
+        Some(Self {
+            out: std::io::BufWriter::new(file),
+        })
+    }
+
+    fn committed(&mut self, batch: &[Record]) {
+        use std::io::Write;
+        let now = std::time::SystemTime::now();
+        for record in batch.iter().filter(|r| r.completed) {
+            let Some(ended) = record.entered.0.iter().flatten().max() else {
+                continue;
+            };
+            if let Ok(took) = now.duration_since(*ended) {
+                let _ = writeln!(self.out, "{}", took.as_micros());
+            }
+        }
+        let _ = self.out.flush();
     }
 }

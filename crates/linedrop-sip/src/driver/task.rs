@@ -93,7 +93,19 @@ impl<O: Outputs> Driver<O> {
                     self.send_failed(now, Peer::tcp(addr, None));
                 }
             }
-            TcpEvent::Message(id, bytes) => self.tcp_message(now, id, &bytes),
+            TcpEvent::Message(id, bytes) => {
+                // Frames arrive unparsed: a malformed one is found (and answered) by the
+                // user agent, and counted here as before.
+                let malformed = |d: &Self| {
+                    let s = &d.engine.provider().stats;
+                    s.malformed_answered + s.malformed_dropped
+                };
+                let before = malformed(self);
+                self.tcp_message(now, id, &bytes);
+                if malformed(self) > before {
+                    self.stats.bump(Counter::FramingErrors);
+                }
+            }
             TcpEvent::Malformed(id, raw, error) => {
                 self.stats.bump(Counter::FramingErrors);
                 tracing::debug!(conn = id.0, %error, "malformed message on a stream");

@@ -37,7 +37,7 @@ pub(crate) enum TcpEvent {
     Connected(ConnId),
     /// An outbound connect failed (`None`: it timed out).
     ConnectFailed(ConnId, Option<io::Error>),
-    /// One complete message, framed off the stream.
+    /// One complete message, framed off the stream (its bytes, not yet parsed).
     Message(ConnId, Vec<u8>),
     /// A message whose framing was intact but whose content is malformed: its raw bytes, so
     /// the user agent can answer it (400, 505, 513) if it was an answerable request.
@@ -166,9 +166,11 @@ async fn reader(io: ConnIo, mut read: OwnedReadHalf, mut stop: oneshot::Receiver
 /// connection; `Err(None)` means the engine task is gone.
 async fn forward_messages(io: &ConnIo, framer: &mut Framer) -> Result<(), Option<CloseReason>> {
     loop {
-        let event = match framer.next_message() {
+        let event = match framer.next_frame() {
             Ok(None) => return Ok(()),
-            Ok(Some(message)) => TcpEvent::Message(io.conn, message.to_bytes()),
+            // The frame goes to the user agent as read: it parses it once (and answers it
+            // if it is malformed), rather than parsed here, re-serialised and parsed again.
+            Ok(Some(frame)) => TcpEvent::Message(io.conn, frame),
             Err(e) if e.fatal => return Err(Some(CloseReason::FramingLost(e.error))),
             Err(e) => TcpEvent::Malformed(io.conn, e.raw, e.error),
         };

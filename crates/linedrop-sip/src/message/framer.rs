@@ -85,6 +85,50 @@ impl Framer {
 
     /// The next complete message: `Ok(None)` when more bytes are needed.
     pub fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
+        let Some(total) = self.frame()? else {
+            return Ok(None);
+        };
+        let raw = self
+            .buf
+            .get(self.start..self.start + total)
+            .unwrap_or_default();
+        let result = parse_framed(raw, Framing::Stream);
+        let raw_copy = if result.is_err() {
+            raw.to_vec()
+        } else {
+            Vec::new()
+        };
+        self.consume(total);
+        match result {
+            Ok(m) => Ok(Some(m)),
+            Err(error) => Err(FrameError {
+                error,
+                raw: raw_copy,
+                fatal: false,
+            }),
+        }
+    }
+
+    /// The bytes of the next complete message, delimited by its Content-Length but not
+    /// parsed: `Ok(None)` when more bytes are needed. For a reader that hands messages to a
+    /// parser of its own (the driver's TCP reader gives them to the user agent), so that each
+    /// message is parsed once. Errors are those of framing only (no or bad Content-Length,
+    /// too large); a frame whose content is malformed is the parser's to find.
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        let Some(total) = self.frame()? else {
+            return Ok(None);
+        };
+        let raw = self
+            .buf
+            .get(self.start..self.start + total)
+            .unwrap_or_default()
+            .to_vec();
+        self.consume(total);
+        Ok(Some(raw))
+    }
+
+    /// Delimits the next message: its length from `start` once it is complete.
+    fn frame(&mut self) -> Result<Option<usize>, FrameError> {
         if let Some(error) = &self.failed {
             return Err(FrameError {
                 error: error.clone(),
@@ -137,24 +181,10 @@ impl Framer {
             }
         };
         let total = head_len + body_len;
-        let Some(raw) = data.get(..total) else {
+        if data.len() < total {
             return Ok(None);
-        };
-        let result = parse_framed(raw, Framing::Stream);
-        let raw_copy = if result.is_err() {
-            raw.to_vec()
-        } else {
-            Vec::new()
-        };
-        self.consume(total);
-        match result {
-            Ok(m) => Ok(Some(m)),
-            Err(error) => Err(FrameError {
-                error,
-                raw: raw_copy,
-                fatal: false,
-            }),
         }
+        Ok(Some(total))
     }
 
     fn consume(&mut self, n: usize) {
@@ -259,6 +289,32 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert!(got.iter().all(|m| m.body() == b"abc"));
         assert_eq!(f.buffered(), 0);
+    }
+
+    #[test]
+    fn frames_are_the_raw_messages_unparsed() {
+        let bad = String::from_utf8_lossy(OPTIONS).replace("CSeq: 1 OPTIONS", "CSeq: 1 BYE");
+        let mut stream = b"\r\n".to_vec();
+        stream.extend_from_slice(OPTIONS);
+        stream.extend_from_slice(bad.as_bytes());
+        stream.extend_from_slice(OPTIONS);
+        let mut f = Framer::new();
+        let mut got = Vec::new();
+        for chunk in stream.chunks(7) {
+            f.push(chunk);
+            while let Some(frame) = f.next_frame().expect("framing intact") {
+                got.push(frame);
+            }
+        }
+        // The malformed one is delimited like any other: parsing is the reader's job.
+        assert_eq!(got, [OPTIONS, bad.as_bytes(), OPTIONS]);
+        assert_eq!(f.buffered(), 0);
+
+        let no_len = String::from_utf8_lossy(OPTIONS).replace("Content-Length: 3\r\n", "");
+        let mut f = Framer::new();
+        f.push(no_len.as_bytes());
+        let e = f.next_frame().expect_err("no Content-Length");
+        assert!(e.fatal);
     }
 
     #[test]

@@ -74,3 +74,17 @@ fn order_within_one_batch_is_respected() {
     assert_eq!(store.get(CallId(2)), Ok(Some(end)));
     assert_eq!(store.count(), Ok(1));
 }
+
+#[test]
+fn a_failed_batch_writes_nothing_and_the_next_one_commits() {
+    let (_dir, mut store) = store();
+    // The second record's id does not fit SQLite's integer: the batch fails after the first
+    // row was written inside its transaction, which must be rolled back whole.
+    let batch = [created(1, at(0)), created(u64::MAX, at(0))];
+    assert!(store.apply(&batch).is_err());
+    assert_eq!(store.count(), Ok(0));
+    assert!(store.apply(&batch).is_err(), "retried, fails the same way");
+    store.apply(&[created(2, at(0))]).expect("a later batch");
+    assert_eq!(store.count(), Ok(1));
+    assert_eq!(store.get(CallId(1)), Ok(None));
+}

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# linedrop benchmarks against real peers (SIPp's uas, an rsipstack UA). See bench/README.md.
+#
+#   bench/run.sh rate TARGET            max clean rate (RFC 7502 binary search), calls/s
+#   bench/run.sh cpu TARGET [RATE] [S]  user+sys CPU of TARGET per call at a fixed rate
+#   bench/run.sh mem TARGET N           RSS per established call, N calls held
+#   bench/run.sh durable RATE [S]       BYE -> durable SQLite record latency, p50/p99 (linedrop)
+#   bench/run.sh soak CALLS RATE        RSS at warm-up, middle and end; ledger at the end
+#   bench/run.sh --check                every mode, tiny: proves the script works (CI)
+#
+# TARGET: linedrop-udp | linedrop-tcp | sipp-uas | sipp-uas-tcp | rsip-uas
+# The load generator is always SIPp's built-in `uac`; every address is 127.0.0.1. Each
+# result is printed as one line starting with RESULT.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+LINEDROP_BIN="${LINEDROP_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/linedrop}"
+RSIP_UAS_BIN="${RSIP_UAS_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/peers/release/rsip-uas}"
+SUT_PORT="${SUT_PORT:-15060}"
+UAC_PORT="${UAC_PORT:-15061}"
+API_PORT="${API_PORT:-18480}"
+HOLD_MS="${HOLD_MS:-500}"        # call hold time SIPp's uac pauses before its BYE
+PROBE_S="${PROBE_S:-10}"         # length of one rate probe
+RATE_MAX="${RATE_MAX:-40000}"    # upper bound of the rate search
+RATE_START="${RATE_START:-2000}"
+PRECISION="${PRECISION:-5}"      # stop the search when hi-lo is below this % of lo
+BUF=4194304
+TOKEN=bench-token-0123456789abcdef
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/linedrop-bench.XXXXXX")"
+SUT_PID=""
+UAC_PID=""
+
+log() { echo "# $*" >&2; }
+cleanup() {
+    [ -n "$UAC_PID" ] && kill "$UAC_PID" 2>/dev/null || true
+    stop_sut
+    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---- the system under test -----------------------------------------------------------------
+write_config() {
+    cat >"$WORK/linedrop.toml" <<EOF
+[sip]
+udp = "127.0.0.1:$SUT_PORT"
+tcp = "127.0.0.1:$SUT_PORT"
+socket_buffer = $BUF
+t1_ms = ${T1_MS:-500}
+
+[api]
+listen = "127.0.0.1:$API_PORT"
+
+[store]
+path = "$WORK/linedrop.db"
+retention_days = 0
+
+[[lines]]
+name = "bench"
+address = "sip:bench@127.0.0.1"
+behaviour = "answer"
+
+[[apps]]
+name = "bench"
+token = "$TOKEN"
+owner = []
+monitor = []
+EOF
+}
+
+wait_port() { # PROTO PORT: until something listens
+    local i
+    for i in $(seq 1 100); do
+        if [ "$1" = udp ]; then ss -Hlun "sport = :$2" | grep -q . && return 0
+        else ss -Hltn "sport = :$2" | grep -q . && return 0; fi
+        sleep 0.05
+    done
+    echo "nothing listens on $1 port $2" >&2; return 1
+}
+
+start_sut() { # TARGET
+    case "$1" in
+        linedrop-*)
+            rm -f "$WORK"/linedrop.db*; write_config
+            RUST_LOG="${RUST_LOG:-warn}" "$LINEDROP_BIN" serve --config "$WORK/linedrop.toml" \
+                >"$WORK/sut.log" 2>&1 &
+            SUT_PID=$!
+            wait_port tcp "$API_PORT" ;;
+        sipp-uas)
+            sipp -sn uas -i 127.0.0.1 -p "$SUT_PORT" -t u1 -buff_size $BUF -nostdin >"$WORK/sut.log" 2>&1 </dev/null &
+            SUT_PID=$!
+            wait_port udp "$SUT_PORT" ;;
+        sipp-uas-tcp)
+            sipp -sn uas -i 127.0.0.1 -p "$SUT_PORT" -t t1 -buff_size $BUF -nostdin \
+                >"$WORK/sut.log" 2>&1 </dev/null &
+            SUT_PID=$!
+            wait_port tcp "$SUT_PORT" ;;
+        rsip-uas)
+            [ -x "$RSIP_UAS_BIN" ] || { echo "build bench/peers/rsip-uas first (README)" >&2; return 1; }
+            "$RSIP_UAS_BIN" "$SUT_PORT" >"$WORK/sut.log" 2>&1 &
+            SUT_PID=$!
+            wait_port udp "$SUT_PORT" ;;
+        *) echo "unknown target $1" >&2; return 2 ;;
+    esac
+}
+
+stop_sut() {
+    [ -n "$SUT_PID" ] || return 0
+    kill -TERM "$SUT_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 1 40); do kill -0 "$SUT_PID" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$SUT_PID" 2>/dev/null || true
+    wait "$SUT_PID" 2>/dev/null || true
+    SUT_PID=""
+}
+
+transport_of() { case "$1" in *-tcp) echo t1 ;; *) echo u1 ;; esac; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime+stime, clock ticks
+rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+ledger() { curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/v1/ledger"; }
+quiescent() { ledger | grep -o '"quiescent": *[a-z]*' | grep -o '[a-z]*$'; }
+
+# ---- the load generator --------------------------------------------------------------------
+stat_col() { # COLUMN: its last value in SIPp's stat CSV
+    awk -F';' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i; next} k{v=$k} END{print v+0}' \
+        "$WORK/stat.csv"
+}
+
+uac() { # TRANSPORT RATE CALLS [extra sipp args]: runs SIPp's uac to the end; sets SUCC FAIL RETR RC
+    local t="$1" rate="$2" calls="$3"; shift 3
+    rm -f "$WORK/stat.csv"
+    local to=$(( calls / (rate > 0 ? rate : 1) + HOLD_MS / 1000 + 30 ))
+    local t0; t0=$(date +%s.%N)
+    set +e
+    sipp -sn uac "127.0.0.1:$SUT_PORT" -s bench -i 127.0.0.1 -p "$UAC_PORT" -t "$t" \
+        -r "$rate" -m "$calls" -d "$HOLD_MS" -buff_size $BUF -nostdin -aa \
+        -recv_timeout 5000 -timeout "${to}s" \
+        -trace_stat -stf "$WORK/stat.csv" -fd 1 "$@" >"$WORK/uac.out" 2>&1 </dev/null
+    RC=$?
+    set -e
+    # The rate SIPp really offered: over TCP a SIPp that cannot keep up lags instead of
+    # failing, so a probe also needs the calls to have been placed on time.
+    ACHIEVED=$(awk -v a="$t0" -v b="$(date +%s.%N)" -v h="$HOLD_MS" -v n="$calls" \
+        'BEGIN{s=b-a-h/1000; print int(n/(s>0.001?s:0.001))}')
+    SUCC=$(stat_col 'SuccessfulCall(C)'); FAIL=$(stat_col 'FailedCall(C)')
+    RETR=$(stat_col 'Retransmissions(C)')
+}
+
+probe() { # TARGET RATE -> 0 if clean
+    start_sut "$1"
+    uac "$(transport_of "$1")" "$2" $(( $2 * PROBE_S ))
+    stop_sut
+    log "probe $1 rate=$2 achieved=$ACHIEVED rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR"
+    [ "$RC" = 0 ] && [ "$FAIL" = 0 ] && [ "$RETR" = 0 ] && [ "$SUCC" = $(( $2 * PROBE_S )) ] &&
+        [ "$ACHIEVED" -ge $(( $2 * 95 / 100 )) ]   # placed within 5 % of the time asked
+}
+
+# ---- modes ---------------------------------------------------------------------------------
+mode_rate() { # TARGET
+    local lo=0 hi="$RATE_MAX" r="$RATE_START"
+    while :; do                         # double until a probe fails (or the bound is clean)
+        if [ "$r" -ge "$hi" ]; then probe "$1" "$hi" && lo=$hi; break; fi
+        if probe "$1" "$r"; then lo=$r; r=$(( r * 2 )); else hi=$r; break; fi
+    done
+    while [ $(( (hi - lo) * 100 )) -gt $(( PRECISION * (lo > 0 ? lo : 1) )) ] && [ $(( hi - lo )) -gt 1 ]; do
+        r=$(( (lo + hi) / 2 ))
+        if probe "$1" "$r"; then lo=$r; else hi=$r; fi
+    done
+    echo "RESULT rate target=$1 max_clean_cps=$lo first_unclean_cps=$hi probe_s=$PROBE_S hold_ms=$HOLD_MS"
+}
+
+mode_cpu() { # TARGET RATE SECONDS
+    local rate="${2:-1000}" secs="${3:-60}"
+    start_sut "$1"
+    local t0; t0=$(cpu_ticks "$SUT_PID")
+    uac "$(transport_of "$1")" "$rate" $(( rate * secs ))
+    sleep 1   # the last BYE's record
+    local t1; t1=$(cpu_ticks "$SUT_PID")
+    stop_sut
+    local hz; hz=$(getconf CLK_TCK)
+    awk -v d=$(( t1 - t0 )) -v hz="$hz" -v n="$SUCC" -v t="$1" -v r="$rate" -v f="$FAIL" -v rt="$RETR" \
+        'BEGIN{printf "RESULT cpu target=%s rate=%d calls=%d failed=%d retrans=%d cpu_s=%.2f us_per_call=%.1f\n", t, r, n, f, rt, d/hz, (n ? d/hz/n*1e6 : 0)}'
+}
+
+mode_mem() { # TARGET N
+    local n="$2" rate="${MEM_RATE:-2000}"
+    start_sut "$1"
+    sleep 1
+    local idle; idle=$(rss_kib "$SUT_PID")
+    # Hold every call far longer than the ramp; sample when all are established.
+    local hold_s=$(( n / rate + 30 ))
+    rm -f "$WORK/stat.csv"
+    sipp -sn uac "127.0.0.1:$SUT_PORT" -s bench -i 127.0.0.1 -p "$UAC_PORT" -t "$(transport_of "$1")" \
+        -r "$rate" -m "$n" -l "$n" -d $(( hold_s * 1000 )) -buff_size $BUF -nostdin -aa \
+        -timeout "$(( hold_s + 10 ))s" -trace_stat -stf "$WORK/stat.csv" -fd 1 \
+        >"$WORK/uac.out" 2>&1 </dev/null &
+    UAC_PID=$!
+    local i cur=0
+    for i in $(seq 1 $(( n / rate * 4 + 40 ))); do
+        sleep 0.5
+        [ -f "$WORK/stat.csv" ] && cur=$(stat_col 'CurrentCall')
+        [ "$cur" -ge "$n" ] && break
+    done
+    sleep 2   # let the last ACKs land
+    local held; held=$(rss_kib "$SUT_PID")
+    kill "$UAC_PID" 2>/dev/null || true; wait "$UAC_PID" 2>/dev/null || true; UAC_PID=""
+    stop_sut
+    awk -v t="$1" -v n="$n" -v c="$cur" -v a="$idle" -v b="$held" \
+        'BEGIN{printf "RESULT mem target=%s calls=%d established=%d idle_rss_kib=%d held_rss_kib=%d bytes_per_call=%.0f\n", t, n, c, a, b, (c ? (b-a)*1024/c : 0)}'
+}
+
+mode_durable() { # RATE SECONDS
+    local rate="$1" secs="${2:-30}"
+    export LINEDROP_BENCH_DURABLE_LOG="$WORK/durable.log"
+    rm -f "$LINEDROP_BENCH_DURABLE_LOG"
+    start_sut linedrop-udp
+    uac u1 "$rate" $(( rate * secs ))
+    sleep 1
+    stop_sut
+    unset LINEDROP_BENCH_DURABLE_LOG
+    sort -n "$WORK/durable.log" | awk -v r="$rate" -v f="$FAIL" -v rt="$RETR" \
+        '{v[NR]=$1} END{if(!NR){print "RESULT durable none"; exit 1}
+          printf "RESULT durable rate=%d records=%d failed=%d retrans=%d p50_us=%d p99_us=%d max_us=%d\n",
+                 r, NR, f, rt, v[int(NR*0.5)+(NR*0.5>int(NR*0.5))], v[int(NR*0.99)+(NR*0.99>int(NR*0.99))], v[NR]}'
+}
+
+mode_soak() { # CALLS RATE
+    local calls="$1" rate="$2"
+    start_sut linedrop-udp
+    local start; start=$(rss_kib "$SUT_PID")
+    rm -f "$WORK/stat.csv"
+    sipp -sn uac "127.0.0.1:$SUT_PORT" -s bench -i 127.0.0.1 -p "$UAC_PORT" -t u1 \
+        -r "$rate" -m "$calls" -d "$HOLD_MS" -buff_size $BUF -nostdin -aa -recv_timeout 5000 \
+        -timeout "$(( calls / rate + 60 ))s" -trace_stat -stf "$WORK/stat.csv" -fd 1 \
+        >"$WORK/uac.out" 2>&1 </dev/null &
+    UAC_PID=$!
+    local warm="" mid="" done_calls
+    while kill -0 "$UAC_PID" 2>/dev/null; do
+        sleep 0.5
+        [ -f "$WORK/stat.csv" ] || continue
+        done_calls=$(( $(stat_col 'SuccessfulCall(C)') + $(stat_col 'FailedCall(C)') ))
+        [ -z "$warm" ] && [ "$done_calls" -ge $(( calls / 10 )) ] && warm=$(rss_kib "$SUT_PID")
+        [ -z "$mid" ] && [ "$done_calls" -ge $(( calls / 2 )) ] && mid=$(rss_kib "$SUT_PID")
+    done
+    set +e; wait "$UAC_PID"; RC=$?; set -e; UAC_PID=""
+    SUCC=$(stat_col 'SuccessfulCall(C)'); FAIL=$(stat_col 'FailedCall(C)'); RETR=$(stat_col 'Retransmissions(C)')
+    # Quiescence: dialogs and transactions drain (Timer J/K/tombstones) within 64*T1.
+    local q=false i
+    for i in $(seq 1 80); do q=$(quiescent); [ "$q" = true ] && break; sleep 0.5; done
+    local end; end=$(rss_kib "$SUT_PID")
+    ledger >"$WORK/ledger.json"
+    stop_sut
+    local recs; recs=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM records WHERE completed = 1").fetchone()[0])' "$WORK/linedrop.db" 2>/dev/null || echo '?')
+    echo "RESULT soak calls=$calls rate=$rate rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR rss_start_kib=$start rss_warm_kib=${warm:-?} rss_mid_kib=${mid:-?} rss_end_kib=$end quiescent=$q completed_records=$recs"
+    echo "# ledger at the end: $(tr -d '\n ' <"$WORK/ledger.json" | cut -c1-400)" >&2
+}
+
+mode_check() { # every mode at toy size; fails unless each produced a sane result
+    export T1_MS=20
+    local out="$WORK/check.txt"
+    {
+        PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate linedrop-udp
+        PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate sipp-uas
+        HOLD_MS=100 mode_cpu linedrop-tcp 50 2
+        MEM_RATE=100 mode_mem linedrop-udp 100
+        HOLD_MS=100 mode_durable 50 2
+        HOLD_MS=100 mode_soak 200 100
+    } | tee "$out"
+    local bad=0
+    grep -q 'rate target=linedrop-udp max_clean_cps=[1-9]' "$out" || { echo "check: rate linedrop" >&2; bad=1; }
+    grep -q 'rate target=sipp-uas max_clean_cps=[1-9]' "$out" || { echo "check: rate sipp" >&2; bad=1; }
+    grep -q 'cpu target=linedrop-tcp rate=50 calls=100 failed=0' "$out" || { echo "check: cpu" >&2; bad=1; }
+    grep -q 'mem target=linedrop-udp calls=100 established=100 ' "$out" || { echo "check: mem" >&2; bad=1; }
+    grep -q 'durable rate=50 records=100 failed=0' "$out" || { echo "check: durable" >&2; bad=1; }
+    grep -q 'soak calls=200 .* failed=0 .* quiescent=true completed_records=200' "$out" || { echo "check: soak" >&2; bad=1; }
+    [ "$bad" = 0 ] && echo "bench: 6 passed, 0 failed"
+    return "$bad"
+}
+
+case "${1:-}" in
+    rate) mode_rate "$2" ;;
+    cpu) mode_cpu "$2" "${3:-1000}" "${4:-60}" ;;
+    mem) mode_mem "$2" "$3" ;;
+    durable) mode_durable "$2" "${3:-30}" ;;
+    soak) mode_soak "$2" "$3" ;;
+    --check) mode_check ;;
+    *) sed -n '2,13p' "$0"; exit 2 ;;
+esac
