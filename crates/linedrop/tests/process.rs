@@ -417,3 +417,47 @@ fn the_cli_calls_a_phone_holds_hangs_up_and_reads_the_record() {
         .status();
     assert_eq!(wait_exit(&mut daemon, Duration::from_secs(10)), Some(0));
 }
+
+/// A second signal during a slow drain exits at once: here the drain waits on a call to a
+/// peer that never answers (no CANCEL before a provisional; Timer B bounds it).
+#[test]
+fn a_second_signal_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut daemon, _sip, api) = serve(&config(dir.path(), "127.0.0.1:0", "127.0.0.1:0"));
+    // A peer that reads nothing and answers nothing (and, bound, draws no ICMP errors).
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let body = format!(r#"{{"to":"sip:nobody@127.0.0.1:{port}"}}"#);
+    let resp = agent
+        .post(format!("http://{api}/v1/calls"))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/json")
+        .send(body.as_str())
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let pid = daemon.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // The first signal starts a drain that cannot finish for 64·T1 = 3.2 s.
+    assert_eq!(
+        wait_exit(&mut daemon, Duration::from_millis(300)),
+        None,
+        "still draining"
+    );
+    let second = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(wait_exit(&mut daemon, Duration::from_secs(2)), Some(130));
+    assert!(second.elapsed() < Duration::from_secs(2));
+    drop(silent);
+}
