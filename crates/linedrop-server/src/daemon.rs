@@ -397,8 +397,7 @@ fn random_seed() -> u64 {
     u64::from_str_radix(&random_hex(8), 16).unwrap_or(0x6c64)
 }
 
-/// The daemon's one wall-clock read outside the driver (startup bookkeeping).
-#[allow(clippy::disallowed_methods)]
+/// The daemon's wall-clock read outside the driver (startup and retention bookkeeping).
 fn wall_now() -> SystemTime {
     SystemTime::now()
 }

@@ -192,27 +192,7 @@ async fn an_app_sees_and_touches_only_its_own_calls() {
     )
     .await;
     assert_eq!(idle["termination"]["cause"], "cancelled");
-    let (status, _) = api_async(
-        d.api_addr,
-        "DELETE",
-        &format!("/v1/calls/{id}"),
-        Some(TOKEN_A),
-        None,
-    )
-    .await;
-    assert_eq!(status, 204);
-    let (status, body) = api_async(
-        d.api_addr,
-        "GET",
-        &format!("/v1/calls/{id}"),
-        Some(TOKEN_A),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("invalid_handle"))
-    );
+    release_and_check_gone(d.api_addr, id).await;
     d.stop().await;
 }
 

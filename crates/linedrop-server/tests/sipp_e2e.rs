@@ -132,27 +132,7 @@ async fn an_app_dials_sipp_drops_reads_after_idle_releases_and_the_handle_is_gon
     );
     assert!(idle["sip"]["call_id"].is_string() && idle["sip"]["remote_tag"].is_string());
     assert!(idle["times"]["connected"].is_string() && idle["times"]["idle"].is_string());
-    let (status, _) = api_async(
-        d.api_addr,
-        "DELETE",
-        &format!("/v1/calls/{id}"),
-        Some(TOKEN_A),
-        None,
-    )
-    .await;
-    assert_eq!(status, 204);
-    let (status, body) = api_async(
-        d.api_addr,
-        "GET",
-        &format!("/v1/calls/{id}"),
-        Some(TOKEN_A),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("invalid_handle"))
-    );
+    release_and_check_gone(d.api_addr, id).await;
     assert_eq!(uas.await.unwrap(), 0, "SIPp's uas saw a failed call");
     d.stop().await;
 }

@@ -102,6 +102,19 @@ pub async fn api_async(
     .unwrap()
 }
 
+/// Releases app A's handle to call `id` (204), then checks the handle is gone for good
+/// (404 `invalid_handle`).
+pub async fn release_and_check_gone(addr: SocketAddr, id: u64) {
+    let path = format!("/v1/calls/{id}");
+    let (status, _) = api_async(addr, "DELETE", &path, Some(TOKEN_A), None).await;
+    assert_eq!(status, 204);
+    let (status, body) = api_async(addr, "GET", &path, Some(TOKEN_A), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("invalid_handle"))
+    );
+}
+
 /// Polls `f` until it returns `Some`, or panics after `within`.
 pub async fn eventually<T>(
     within: Duration,

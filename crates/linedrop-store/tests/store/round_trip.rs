@@ -60,7 +60,6 @@ fn engine_updates_round_trip() {
         .expect("open");
     engine.open_line(app, bob, Privilege::Owner).expect("open");
     // A test's one clock read: its base instant; time then moves only by hand.
-    #[allow(clippy::disallowed_methods)]
     let now = Now::new(Instant::now(), at(0));
 
     let out = engine.dial(now, app, alice, BOB).expect("dial");
