@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::digits::Digits;
 use super::error::UriError;
 use super::text::is_host_char;
 
@@ -71,7 +72,7 @@ impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Host::Domain(d) => f.write_str(d),
-            Host::Ipv4(a) => write!(f, "{a}"),
+            Host::Ipv4(a) => f.write_str(Digits::of_ipv4(*a).as_str()),
             Host::Ipv6(a) => write!(f, "[{a}]"),
         }
     }

@@ -50,6 +50,7 @@
 //! written back byte-exact, so `parse(to_bytes(m)) == m` for a message built with these
 //! methods.
 
+mod digits;
 mod error;
 mod framer;
 mod header;
@@ -66,6 +67,7 @@ mod text;
 mod uri;
 mod version;
 
+pub(crate) use digits::{ip_string, Digits};
 pub use error::{HeaderError, ParseError, UriError};
 pub use framer::{FrameError, Framer};
 pub use header::{

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::digits::Digits;
 use super::header::{HeaderName, Headers};
 use super::method::Method;
 use super::uri::Uri;
@@ -84,6 +85,8 @@ impl Request {
     /// Replaces the body and sets Content-Length to its length.
     pub fn set_body(&mut self, body: impl Into<Vec<u8>>) {
         self.body = body.into();
-        self.headers.set(HeaderName::ContentLength, self.body.len());
+        let len = Digits::of(self.body.len() as u64);
+        self.headers
+            .set_str(HeaderName::ContentLength, len.as_str());
     }
 }

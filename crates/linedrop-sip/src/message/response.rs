@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::digits::Digits;
 use super::header::{HeaderName, Headers};
 use super::request::Request;
 use super::status::StatusCode;
@@ -51,9 +52,12 @@ impl Response {
     /// responses, Contact and the copy of Timestamp into a `100` is the caller's job.
     pub fn for_request(request: &Request, status: StatusCode) -> Self {
         let mut r = Response::new(status);
+        // Room for the copies, the To tag, Contact and Content-Length the caller adds: the
+        // request's own header text is a bound on the first and leaves room for the rest.
+        r.headers = Headers::with_capacity(request.headers().text_len() + 64, 12);
         for name in COPIED_FROM_REQUEST {
             for v in request.headers().get_all(name) {
-                r.headers.push(name, v);
+                r.headers.push_str(name, v);
             }
         }
         r.set_body(Vec::new());
@@ -119,6 +123,8 @@ impl Response {
     /// Replaces the body and sets Content-Length to its length.
     pub fn set_body(&mut self, body: impl Into<Vec<u8>>) {
         self.body = body.into();
-        self.headers.set(HeaderName::ContentLength, self.body.len());
+        let len = Digits::of(self.body.len() as u64);
+        self.headers
+            .set_str(HeaderName::ContentLength, len.as_str());
     }
 }

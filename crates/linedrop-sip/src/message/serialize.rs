@@ -7,6 +7,7 @@
 
 use std::io::Write as _;
 
+use super::digits::Digits;
 use super::header::{parse_content_length, HeaderName, Headers};
 use super::request::Request;
 use super::response::Response;
@@ -36,9 +37,20 @@ impl Request {
 impl Response {
     /// Appends the response, as sent on the wire, to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let reason = self.reason().replace(['\r', '\n'], " ");
-        // Invariant: writing into a Vec cannot fail.
-        let _ = write!(out, "{} {} {}\r\n", self.version(), self.status(), reason);
+        let _ = write!(out, "{} ", self.version());
+        out.extend_from_slice(
+            Digits::of(u64::from(self.status().as_u16()))
+                .as_str()
+                .as_bytes(),
+        );
+        out.push(b' ');
+        let reason = self.reason().as_bytes();
+        out.extend(
+            reason
+                .iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+        out.extend_from_slice(b"\r\n");
         write_headers_and_body(self.headers(), self.body(), out);
     }
 
@@ -71,7 +83,7 @@ fn write_headers_and_body(headers: &Headers, body: &[u8], out: &mut Vec<u8>) {
             if parse_content_length(&h.unfolded()) == Ok(body.len()) {
                 out.extend_from_slice(h.value().as_bytes());
             } else {
-                let _ = write!(out, "{}", body.len());
+                out.extend_from_slice(Digits::of(body.len() as u64).as_str().as_bytes());
             }
             out.extend_from_slice(b"\r\n");
             continue;
@@ -82,7 +94,9 @@ fn write_headers_and_body(headers: &Headers, body: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(b"\r\n");
     }
     if !wrote_length {
-        let _ = write!(out, "Content-Length: {}\r\n", body.len());
+        out.extend_from_slice(b"Content-Length: ");
+        out.extend_from_slice(Digits::of(body.len() as u64).as_str().as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);

@@ -162,7 +162,7 @@ impl StatusCode {
 
 impl fmt::Display for StatusCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        f.write_str(super::digits::Digits::of(u64::from(self.0)).as_str())
     }
 }
 

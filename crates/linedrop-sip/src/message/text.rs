@@ -61,28 +61,52 @@ pub(crate) fn trim_wsp(s: &str) -> &str {
 /// strings and angle brackets. Elements are trimmed; empty elements are kept so that callers
 /// can refuse them.
 pub(crate) fn split_list(value: &str) -> Vec<&str> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut in_quotes = false;
-    let mut in_angle = false;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'\\' if in_quotes => i += 1,
-            b'"' => in_quotes = !in_quotes,
-            b'<' if !in_quotes => in_angle = true,
-            b'>' if !in_quotes => in_angle = false,
-            b',' if !in_quotes && !in_angle => {
-                out.push(trim_wsp(value.get(start..i).unwrap_or("")));
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
+    ListElements::new(value).collect()
+}
+
+/// The elements of a comma-separated header value, as [`split_list`] finds them, without
+/// collecting them: the first Via of a message is read without splitting the rest.
+pub(crate) struct ListElements<'a> {
+    value: &'a str,
+    /// Where the next element starts; past the end once the last one was returned.
+    start: usize,
+}
+
+impl<'a> ListElements<'a> {
+    pub(crate) fn new(value: &'a str) -> Self {
+        ListElements { value, start: 0 }
     }
-    out.push(trim_wsp(value.get(start..).unwrap_or("")));
-    out
+}
+
+impl<'a> Iterator for ListElements<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.value.as_bytes();
+        let start = self.start;
+        if start > bytes.len() {
+            return None;
+        }
+        let mut in_quotes = false;
+        let mut in_angle = false;
+        let mut i = start;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'\\' if in_quotes => i += 1,
+                b'"' => in_quotes = !in_quotes,
+                b'<' if !in_quotes => in_angle = true,
+                b'>' if !in_quotes => in_angle = false,
+                b',' if !in_quotes && !in_angle => {
+                    self.start = i + 1;
+                    return Some(trim_wsp(self.value.get(start..i).unwrap_or("")));
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.start = bytes.len() + 1;
+        Some(trim_wsp(self.value.get(start..).unwrap_or("")))
+    }
 }
 
 /// Decodes `%HH` escapes into bytes. A `%` that does not start a valid escape is kept as is:

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::digits::Digits;
 use super::error::UriError;
 use super::host::Host;
 use super::params::{Param, Params};
@@ -318,18 +319,22 @@ impl fmt::Display for SipUri {
         if let Some(user) = &self.user {
             f.write_str(user)?;
             if let Some(p) = &self.password {
-                write!(f, ":{p}")?;
+                f.write_str(":")?;
+                f.write_str(p)?;
             }
             f.write_str("@")?;
         }
-        write!(f, "{}", self.host)?;
+        fmt::Display::fmt(&self.host, f)?;
         if let Some(port) = self.port {
-            write!(f, ":{port}")?;
+            f.write_str(":")?;
+            f.write_str(Digits::of(u64::from(port)).as_str())?;
         }
-        write!(f, "{}", self.params)?;
+        fmt::Display::fmt(&self.params, f)?;
         for (i, h) in self.headers.iter().enumerate() {
-            let sep = if i == 0 { '?' } else { '&' };
-            write!(f, "{sep}{}={}", h.name, h.value)?;
+            f.write_str(if i == 0 { "?" } else { "&" })?;
+            f.write_str(&h.name)?;
+            f.write_str("=")?;
+            f.write_str(&h.value)?;
         }
         Ok(())
     }

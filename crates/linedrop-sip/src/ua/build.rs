@@ -7,7 +7,7 @@ use super::leg::{EndReason, Leg};
 use super::peer::{Peer, Transport};
 use super::SipProvider;
 use crate::message::{
-    CSeq, HeaderName, Host, Method, Reason, Request, Response, StatusCode,
+    CSeq, Digits, HeaderName, Host, Method, Reason, Request, Response, StatusCode,
     Transport as ViaTransport, Uri, Via,
 };
 
@@ -65,11 +65,22 @@ impl SipProvider {
         } else {
             ""
         };
-        if user.is_empty() {
-            format!("<sip:{host}:{}{t}>", addr.port())
-        } else {
-            format!("<sip:{user}@{host}:{}{t}>", addr.port())
+        // Built by hand: this runs for every answer, and `format!` costs more than the text.
+        let mut out = String::with_capacity(user.len() + 64);
+        out.push_str("<sip:");
+        if !user.is_empty() {
+            out.push_str(user);
+            out.push('@');
         }
+        match host {
+            Host::Ipv4(a) => out.push_str(Digits::of_ipv4(a).as_str()),
+            other => out.push_str(&other.to_string()),
+        }
+        out.push(':');
+        out.push_str(Digits::of(u64::from(addr.port())).as_str());
+        out.push_str(t);
+        out.push('>');
+        out
     }
 
     /// A response to `req` (RFC 3261 §8.2.6), with our To tag when given and the request had

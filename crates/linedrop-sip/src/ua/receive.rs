@@ -7,9 +7,11 @@ use linedrop_core::Now;
 use super::build::ALLOW;
 use super::peer::Peer;
 use super::{MethodKey, Purpose, SipProvider, Tsx};
+use std::net::IpAddr;
+
 use crate::message::{
-    parse_message_with, salvage_request_parts, HeaderName, Message, Method, ParseConfig,
-    ParseError, Request, Response,
+    ip_string, parse_message_with, salvage_request_parts, Digits, HeaderName, Host, Message,
+    Method, ParseConfig, ParseError, Request, Response,
 };
 use crate::transaction::{InviteServer, NonInviteServer};
 
@@ -285,17 +287,29 @@ pub(crate) fn stamp_via(resp: &mut Response, req: &Request, from: Peer) {
     let src = from.addr;
     let mut changed = false;
     if via.rport().is_some() {
-        via.params.set("rport", Some(src.port().to_string()));
+        let port = Digits::of(u64::from(src.port()));
+        via.params.set("rport", Some(port.as_str().to_owned()));
         changed = true;
     }
-    if via.host.to_string().trim_matches(['[', ']']) != src.ip().to_string() || changed {
-        via.params.set("received", Some(src.ip().to_string()));
+    if !host_is(&via.host, src.ip()) || changed {
+        via.params.set("received", Some(ip_string(src.ip())));
         changed = true;
     }
     if changed {
         let h = resp.headers_mut();
         h.remove_first(HeaderName::Via);
         h.push_front(HeaderName::Via, via);
+    }
+}
+
+/// Whether `host` written out is `ip` written out, compared without writing either: the text
+/// of an address is a function of the address, and a domain name is never an address's text
+/// unless it is spelled like one.
+fn host_is(host: &Host, ip: IpAddr) -> bool {
+    match host {
+        Host::Ipv4(a) => IpAddr::V4(*a) == ip,
+        Host::Ipv6(a) => IpAddr::V6(*a) == ip,
+        Host::Domain(d) => *d == ip_string(ip),
     }
 }
 

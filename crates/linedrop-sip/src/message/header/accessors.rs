@@ -18,22 +18,20 @@ use super::simple::{
 use super::via::Via;
 use crate::message::error::HeaderError;
 use crate::message::method::Method;
-use crate::message::text::{is_token, split_list, trim_wsp, unfold};
+use crate::message::text::{is_token, split_list, trim_wsp, unfold, ListElements};
 
 impl Headers {
     /// Every element of every header named `name`, in order: repeated headers and
     /// comma-separated values are equivalent.
     fn list_elements(&self, name: HeaderName) -> impl Iterator<Item = Cow<'_, str>> + '_ {
-        self.get_all(name).flat_map(|raw| {
-            let v = unfold(raw);
-            let parts: Vec<Cow<'_, str>> = match v {
-                Cow::Borrowed(b) => split_list(b).into_iter().map(Cow::Borrowed).collect(),
-                Cow::Owned(o) => split_list(&o)
-                    .into_iter()
-                    .map(|s| Cow::Owned(s.to_owned()))
-                    .collect(),
-            };
-            parts
+        self.get_all(name).flat_map(|raw| match unfold(raw) {
+            Cow::Borrowed(b) => Elements::Borrowed(ListElements::new(b)),
+            Cow::Owned(o) => Elements::Owned(
+                ListElements::new(&o)
+                    .map(|s| s.to_owned())
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ),
         })
     }
 
@@ -232,6 +230,24 @@ impl Headers {
             .iter()
             .map(|t| t.parse().map_err(|_| HeaderError::BadToken))
             .collect()
+    }
+}
+
+/// The elements of one header line: borrowed from the message, or owned when the line was
+/// folded (rare) and had to be unfolded first.
+enum Elements<'a> {
+    Borrowed(ListElements<'a>),
+    Owned(std::vec::IntoIter<String>),
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Cow<'a, str>;
+
+    fn next(&mut self) -> Option<Cow<'a, str>> {
+        match self {
+            Elements::Borrowed(e) => e.next().map(Cow::Borrowed),
+            Elements::Owned(e) => e.next().map(Cow::Owned),
+        }
     }
 }
 

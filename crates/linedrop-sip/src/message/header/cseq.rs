@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::message::digits::Digits;
 use crate::message::error::HeaderError;
 use crate::message::method::Method;
 use crate::message::text::{parse_digits, Scanner};
@@ -48,7 +49,9 @@ impl CSeq {
 
 impl fmt::Display for CSeq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.seq, self.method)
+        f.write_str(Digits::of(u64::from(self.seq)).as_str())?;
+        f.write_str(" ")?;
+        fmt::Display::fmt(&self.method, f)
     }
 }
 

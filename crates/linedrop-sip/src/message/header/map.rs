@@ -161,10 +161,23 @@ impl Headers {
         let start = self.buf.len();
         // Invariant: writing into a String cannot fail.
         let _ = write!(self.buf, "{value}");
+        self.finish_value(start)
+    }
+
+    /// [`Headers::write_value`] for text, without the `fmt` machinery.
+    fn write_value_str(&mut self, value: &str) -> Range<usize> {
+        let start = self.buf.len();
+        self.buf.push_str(value);
+        self.finish_value(start)
+    }
+
+    /// Cleans and trims the value written from `start` to the end of the buffer.
+    fn finish_value(&mut self, start: usize) -> Range<usize> {
         if self
             .buf
+            .as_bytes()
             .get(start..)
-            .is_some_and(|v| v.contains(['\r', '\n']))
+            .is_some_and(|v| v.iter().any(|&b| b == b'\r' || b == b'\n'))
         {
             let clean = self
                 .buf
@@ -202,6 +215,33 @@ impl Headers {
         self.entries.push(e);
     }
 
+    /// [`Headers::push`] for a value that is already text (a header copied from a request, a
+    /// number written with [`Digits`](crate::message::Digits)): the same result, without
+    /// going through `fmt`.
+    pub(crate) fn push_str(&mut self, name: HeaderName, value: &str) {
+        let name_span = self.write_name(name.as_str());
+        let value = self.write_value_str(value);
+        self.entries.push(Entry {
+            name: name_span,
+            value,
+            known: Some(name),
+        });
+    }
+
+    /// An empty list with room for `text` bytes of names and values and `lines` headers, for a
+    /// message whose size is known in advance (a response copying its request's headers).
+    pub(crate) fn with_capacity(text: usize, lines: usize) -> Self {
+        Headers {
+            buf: String::with_capacity(text),
+            entries: Vec::with_capacity(lines),
+        }
+    }
+
+    /// The bytes of names and values stored, for sizing a copy.
+    pub(crate) fn text_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Inserts a header before every other header (a new top Via, for instance).
     pub fn push_front(&mut self, name: HeaderName, value: impl fmt::Display) {
         let e = self.make_entry(name, value);
@@ -228,6 +268,22 @@ impl Headers {
     /// first one (or at the end if there was none).
     pub fn set(&mut self, name: HeaderName, value: impl fmt::Display) {
         let e = self.make_entry(name, value);
+        self.set_entry(name, e);
+    }
+
+    /// [`Headers::set`] for a value that is already text.
+    pub(crate) fn set_str(&mut self, name: HeaderName, value: &str) {
+        let name_span = self.write_name(name.as_str());
+        let value = self.write_value_str(value);
+        let e = Entry {
+            name: name_span,
+            value,
+            known: Some(name),
+        };
+        self.set_entry(name, e);
+    }
+
+    fn set_entry(&mut self, name: HeaderName, e: Entry) {
         match self.entries.iter().position(|x| x.known == Some(name)) {
             Some(i) => {
                 if let Some(slot) = self.entries.get_mut(i) {

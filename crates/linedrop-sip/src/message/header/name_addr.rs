@@ -1,12 +1,20 @@
 //! Addresses with a display name and parameters: From, To, Contact, Route, Record-Route
 //! (RFC 3261 §20.10, §20.20, §20.39, §20.30, §20.34).
 
+use std::cell::RefCell;
 use std::fmt;
 
 use crate::message::error::HeaderError;
 use crate::message::params::{parse_header_params, Params};
 use crate::message::text::{is_token_char, is_wsp, unquote, write_quoted, Scanner};
 use crate::message::uri::Uri;
+
+use super::memo::{memoized, Memo};
+
+thread_local! {
+    /// From, To and Contact of the message being handled (see [`super::memo`]).
+    static PARSED: RefCell<Memo<NameAddr, 4>> = const { RefCell::new(Memo::new()) };
+}
 
 /// A display name: the text, and whether it was (or must be) quoted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -78,7 +86,7 @@ impl NameAddr {
     /// starts the header parameters, and a URI with headers (`?`) is refused (RFC 4475
     /// §3.1.2.13).
     pub fn parse(s: &str) -> Result<NameAddr, HeaderError> {
-        parse_name_addr(s, false)
+        memoized(&PARSED, s, |s| parse_name_addr(s, false))
     }
 
     /// Parses one value that must be in name-addr form (`<...>`), as Route and Record-Route
@@ -175,9 +183,13 @@ impl fmt::Display for NameAddr {
     /// Always writes the name-addr form, valid whatever the URI holds.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(d) = &self.display_name {
-            write!(f, "{d} ")?;
+            fmt::Display::fmt(d, f)?;
+            f.write_str(" ")?;
         }
-        write!(f, "<{}>{}", self.uri, self.params)
+        f.write_str("<")?;
+        fmt::Display::fmt(&self.uri, f)?;
+        f.write_str(">")?;
+        fmt::Display::fmt(&self.params, f)
     }
 }
 

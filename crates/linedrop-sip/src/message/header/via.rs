@@ -1,12 +1,21 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 rport; RFC 5118 §4.5).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::message::digits::Digits;
 use crate::message::error::HeaderError;
 use crate::message::host::{parse_ipv6, Host};
 use crate::message::params::{parse_header_params, Param, Params};
 use crate::message::text::{is_host_char, Scanner};
+
+use super::memo::{memoized, Memo};
+
+thread_local! {
+    /// The Vias of the message being handled (see [`super::memo`]).
+    static PARSED: RefCell<Memo<Via, 2>> = const { RefCell::new(Memo::new()) };
+}
 
 /// The RFC 3261 magic cookie that starts every branch of a compliant client.
 pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
@@ -92,55 +101,7 @@ impl Via {
 
     /// Parses one Via value (not a comma-separated list), unfolded.
     pub fn parse(s: &str) -> Result<Via, HeaderError> {
-        let mut sc = Scanner::new(s);
-        sc.skip_ws();
-        let protocol = sc.token().ok_or(HeaderError::BadSentProtocol)?;
-        let slash = |sc: &mut Scanner<'_>| {
-            sc.skip_ws();
-            let ok = sc.eat(b'/');
-            sc.skip_ws();
-            ok
-        };
-        if !slash(&mut sc) {
-            return Err(HeaderError::BadSentProtocol);
-        }
-        let version = sc.token().ok_or(HeaderError::BadSentProtocol)?;
-        if !slash(&mut sc) {
-            return Err(HeaderError::BadSentProtocol);
-        }
-        let transport = sc.token().ok_or(HeaderError::BadSentProtocol)?;
-        if !sc.skip_ws() {
-            return Err(HeaderError::BadSentProtocol);
-        }
-        let host_text = if sc.peek() == Some(b'[') {
-            let rest = sc.rest();
-            let end = rest.find(']').ok_or(HeaderError::BadHost)?;
-            sc.set_pos(sc.pos() + end + 1);
-            rest.get(..=end).ok_or(HeaderError::BadHost)?
-        } else {
-            sc.take_while(is_host_char)
-        };
-        let host = Host::parse(host_text).map_err(|_| HeaderError::BadHost)?;
-        let save = sc.pos();
-        sc.skip_ws();
-        let port = if sc.eat(b':') {
-            sc.skip_ws();
-            let digits = sc.take_while(|b| b.is_ascii_digit());
-            Some(digits.parse::<u16>().map_err(|_| HeaderError::BadPort)?)
-        } else {
-            sc.set_pos(save);
-            None
-        };
-        let params = parse_header_params(&mut sc)?;
-        sc.expect_end()?;
-        Ok(Via {
-            protocol: protocol.to_owned(),
-            version: version.to_owned(),
-            transport: Transport::from_token(transport),
-            host,
-            port,
-            params,
-        })
+        memoized(&PARSED, s, parse_via)
     }
 
     /// The branch parameter.
@@ -179,20 +140,72 @@ impl Via {
     }
 }
 
+fn parse_via(s: &str) -> Result<Via, HeaderError> {
+    let mut sc = Scanner::new(s);
+    sc.skip_ws();
+    let protocol = sc.token().ok_or(HeaderError::BadSentProtocol)?;
+    let slash = |sc: &mut Scanner<'_>| {
+        sc.skip_ws();
+        let ok = sc.eat(b'/');
+        sc.skip_ws();
+        ok
+    };
+    if !slash(&mut sc) {
+        return Err(HeaderError::BadSentProtocol);
+    }
+    let version = sc.token().ok_or(HeaderError::BadSentProtocol)?;
+    if !slash(&mut sc) {
+        return Err(HeaderError::BadSentProtocol);
+    }
+    let transport = sc.token().ok_or(HeaderError::BadSentProtocol)?;
+    if !sc.skip_ws() {
+        return Err(HeaderError::BadSentProtocol);
+    }
+    let host_text = if sc.peek() == Some(b'[') {
+        let rest = sc.rest();
+        let end = rest.find(']').ok_or(HeaderError::BadHost)?;
+        sc.set_pos(sc.pos() + end + 1);
+        rest.get(..=end).ok_or(HeaderError::BadHost)?
+    } else {
+        sc.take_while(is_host_char)
+    };
+    let host = Host::parse(host_text).map_err(|_| HeaderError::BadHost)?;
+    let save = sc.pos();
+    sc.skip_ws();
+    let port = if sc.eat(b':') {
+        sc.skip_ws();
+        let digits = sc.take_while(|b| b.is_ascii_digit());
+        Some(digits.parse::<u16>().map_err(|_| HeaderError::BadPort)?)
+    } else {
+        sc.set_pos(save);
+        None
+    };
+    let params = parse_header_params(&mut sc)?;
+    sc.expect_end()?;
+    Ok(Via {
+        protocol: protocol.to_owned(),
+        version: version.to_owned(),
+        transport: Transport::from_token(transport),
+        host,
+        port,
+        params,
+    })
+}
+
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{} {}",
-            self.protocol,
-            self.version,
-            self.transport.as_str(),
-            self.host
-        )?;
+        f.write_str(&self.protocol)?;
+        f.write_str("/")?;
+        f.write_str(&self.version)?;
+        f.write_str("/")?;
+        f.write_str(self.transport.as_str())?;
+        f.write_str(" ")?;
+        fmt::Display::fmt(&self.host, f)?;
         if let Some(p) = self.port {
-            write!(f, ":{p}")?;
+            f.write_str(":")?;
+            f.write_str(Digits::of(u64::from(p)).as_str())?;
         }
-        write!(f, "{}", self.params)
+        fmt::Display::fmt(&self.params, f)
     }
 }
 

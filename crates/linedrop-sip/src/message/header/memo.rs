@@ -1,0 +1,109 @@
+//! A small per-thread memo of the header values parsed last.
+//!
+//! The user agent reads the same From, To, Via and Contact of one message many times while it
+//! handles it (the parser checks them, then matching, answering and each response built for
+//! it read them again): a call parsed its To eleven times. Parsing is a pure function of the
+//! value's text, so the last few results per kind are kept, keyed by that text, and a read of
+//! the same text gets a clone instead of a parse. Nothing is kept per message (a stored
+//! INVITE costs no more memory), the memory held is bounded (a few entries per thread, values
+//! up to [`MAX_KEY`] bytes), and a miss costs one comparison per entry.
+
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
+use crate::message::error::HeaderError;
+
+/// Values longer than this are parsed every time: the memo must not pin large buffers.
+const MAX_KEY: usize = 256;
+
+/// The last `N` results of one parse function, replaced in turn.
+pub(crate) struct Memo<T, const N: usize> {
+    slots: [Option<(String, Result<T, HeaderError>)>; N],
+    next: usize,
+}
+
+impl<T, const N: usize> Memo<T, N> {
+    pub(crate) const fn new() -> Self {
+        Memo {
+            slots: [const { None }; N],
+            next: 0,
+        }
+    }
+}
+
+/// `parse(text)`, from `memo` when `text` was parsed recently on this thread.
+pub(crate) fn memoized<T: Clone + 'static, const N: usize>(
+    memo: &'static LocalKey<RefCell<Memo<T, N>>>,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, HeaderError>,
+) -> Result<T, HeaderError> {
+    if text.len() > MAX_KEY {
+        return parse(text);
+    }
+    let hit = memo.with(|m| {
+        m.borrow()
+            .slots
+            .iter()
+            .flatten()
+            .find(|(k, _)| k == text)
+            .map(|(_, v)| v.clone())
+    });
+    if let Some(v) = hit {
+        return v;
+    }
+    let value = parse(text);
+    memo.with(|m| {
+        let mut m = m.borrow_mut();
+        let i = m.next % N;
+        m.next = (i + 1) % N;
+        if let Some(slot) = m.slots.get_mut(i) {
+            match slot {
+                // Reuse the key's buffer: a steady state allocates nothing here.
+                Some((k, v)) => {
+                    k.clear();
+                    k.push_str(text);
+                    *v = value.clone();
+                }
+                None => *slot = Some((text.to_owned(), value.clone())),
+            }
+        }
+    });
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        static TEST: RefCell<Memo<usize, 2>> = const { RefCell::new(Memo::new()) };
+    }
+
+    #[test]
+    fn hits_return_the_same_result_and_misses_parse() {
+        let calls = Cell::new(0);
+        let parse = |s: &str| {
+            calls.set(calls.get() + 1);
+            if s.is_empty() {
+                Err(HeaderError::Empty)
+            } else {
+                Ok(s.len())
+            }
+        };
+        assert_eq!(memoized(&TEST, "abc", parse), Ok(3));
+        assert_eq!(memoized(&TEST, "abc", parse), Ok(3));
+        assert_eq!(calls.get(), 1);
+        assert_eq!(memoized(&TEST, "", parse), Err(HeaderError::Empty));
+        assert_eq!(memoized(&TEST, "", parse), Err(HeaderError::Empty));
+        assert_eq!(calls.get(), 2);
+        // A third key evicts the oldest.
+        assert_eq!(memoized(&TEST, "wxyz", parse), Ok(4));
+        assert_eq!(memoized(&TEST, "abc", parse), Ok(3));
+        assert_eq!(calls.get(), 4);
+        let long = "x".repeat(MAX_KEY + 1);
+        assert_eq!(memoized(&TEST, &long, parse), Ok(MAX_KEY + 1));
+        assert_eq!(memoized(&TEST, &long, parse), Ok(MAX_KEY + 1));
+        assert_eq!(calls.get(), 6);
+    }
+}
