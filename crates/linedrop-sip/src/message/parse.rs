@@ -86,11 +86,15 @@ pub(crate) fn skip_leading_crlf(bytes: &[u8]) -> &[u8] {
 
 /// The index of the CRLFCRLF that ends the header section, searching from `from`.
 pub(crate) fn find_head_end(bytes: &[u8], from: usize) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + from)
+    // Jump from CR to CR rather than compare every window: most bytes are not CR.
+    let mut i = from;
+    loop {
+        i += bytes.get(i..)?.iter().position(|&b| b == b'\r')?;
+        if bytes.get(i..i + 4) == Some(b"\r\n\r\n") {
+            return Some(i);
+        }
+        i += 1;
+    }
 }
 
 pub(crate) fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Message, ParseError> {
@@ -208,18 +212,29 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
     let mut spans: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(16);
     // (name span, start of the value, end of its last line)
     let mut current: Option<(Range<usize>, usize, usize)> = None;
+    let bytes = block.as_bytes();
     let mut offset = 0;
-    for (idx, line) in block.split("\r\n").enumerate() {
-        let line_no = idx + 2;
+    let mut line_no = 1;
+    while offset <= bytes.len() {
+        line_no += 1;
         let start = offset;
-        let end = offset + line.len();
-        offset = end + 2;
-        if line.bytes().any(|b| b == b'\r' || b == b'\n') {
+        // The line ends at the next CRLF (or the end of the block); a CR or LF before that is
+        // a bare one.
+        let stop = bytes
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .map_or(bytes.len(), |i| start + i);
+        if stop < bytes.len() && bytes.get(stop..stop + 2) != Some(b"\r\n") {
             return Err(ParseError::BadHeaderLine {
                 line: line_no,
                 fault: "bare CR or LF",
             });
         }
+        let end = stop;
+        offset = end + 2;
+        let line = block.get(start..end).unwrap_or("");
         if line.starts_with([' ', '\t']) {
             match current.as_mut() {
                 Some(c) => c.2 = end,
@@ -385,6 +400,34 @@ mod tests {
         for (a, b, e) in cases {
             assert_eq!(parse_message(&with(a, b)).err(), Some(e), "{b:?}");
         }
+    }
+
+    #[test]
+    fn header_lines_split_at_crlf_only() {
+        let bare = |at: &str, by: &str, line: usize| {
+            assert_eq!(
+                parse_message(&with(at, by)).err(),
+                Some(ParseError::BadHeaderLine {
+                    line,
+                    fault: "bare CR or LF"
+                }),
+                "{by:?}"
+            );
+        };
+        bare("Max-Forwards: 70", "Max-Forwards: \r70", 3);
+        bare("Max-Forwards: 70", "Max-Forwards: 70\r", 3);
+        bare("Max-Forwards: 70", "Max\n-Forwards: 70", 3);
+        bare("Content-Length: 4", "Content-Length: 4\r", 10);
+        // A folded value continues on the next line and keeps its place.
+        let folded = with("Max-Forwards: 70", "Subject: a\r\n b\r\nMax-Forwards: 70");
+        let Ok(Message::Request(r)) = parse_message(&folded) else {
+            panic!("folded header refused");
+        };
+        assert_eq!(r.headers().get(HeaderName::Subject), Some("a\r\n b"));
+        assert_eq!(r.headers().max_forwards(), Ok(Some(70)));
+        assert_eq!(find_head_end(b"a\r\nb\r\r\n\r\n", 0), Some(5));
+        assert_eq!(find_head_end(b"a\r\n\r", 0), None);
+        assert_eq!(find_head_end(b"\r\n\r\n\r\n\r\n", 1), Some(2));
     }
 
     #[test]
