@@ -314,16 +314,18 @@ fn header_error(name: HeaderName) -> impl Fn(HeaderError) -> ParseError {
 fn validate_headers(h: &Headers, is_request: bool) -> Result<Method, ParseError> {
     h.call_id().map_err(header_error(HeaderName::CallId))?;
     let cseq = h.cseq().map_err(header_error(HeaderName::CSeq))?;
-    h.from().map_err(header_error(HeaderName::From))?;
-    h.to().map_err(header_error(HeaderName::To))?;
-    if h.via().map_err(header_error(HeaderName::Via))?.is_empty() {
-        return Err(ParseError::MissingHeader(HeaderName::Via));
-    }
+    // Checked without copying the values out: the user agent reads them again, from the
+    // parse memo, when it needs them.
+    h.with_from(|_| ())
+        .map_err(header_error(HeaderName::From))?;
+    h.with_to(|_| ()).map_err(header_error(HeaderName::To))?;
+    h.check_via().map_err(header_error(HeaderName::Via))?;
     if is_request {
         h.max_forwards()
             .map_err(header_error(HeaderName::MaxForwards))?;
     }
-    h.contact().map_err(header_error(HeaderName::Contact))?;
+    h.check_contact()
+        .map_err(header_error(HeaderName::Contact))?;
     Ok(cseq.method)
 }
 

@@ -7,7 +7,7 @@ use super::leg::{EndReason, Leg};
 use super::peer::{Peer, Transport};
 use super::SipProvider;
 use crate::message::{
-    CSeq, Digits, HeaderName, Host, Method, Reason, Request, Response, StatusCode,
+    CSeq, Digits, HeaderName, Host, Method, NameAddr, Reason, Request, Response, StatusCode,
     Transport as ViaTransport, Uri, Via,
 };
 
@@ -89,16 +89,16 @@ impl SipProvider {
         // Invariant: every status we send is a valid three-digit code from this module.
         let code = StatusCode::new(status).unwrap_or(StatusCode::SERVER_INTERNAL_ERROR);
         let mut resp = Response::for_request(req, code);
-        if let (Some(tag), Ok(mut to)) = (to_tag, req.headers().to()) {
-            if to.tag().is_none() && status != 100 {
-                to.set_tag(tag);
-                resp.headers_mut().set(HeaderName::To, to);
-                // A response that creates a dialog copies the Record-Route (RFC 3261
-                // §12.1.1), so the caller learns the same route set.
-                if req.method() == &Method::Invite && (101..300).contains(&status) {
-                    for rr in req.headers().get_all(HeaderName::RecordRoute) {
-                        resp.headers_mut().push(HeaderName::RecordRoute, rr);
-                    }
+        let Some(tag) = to_tag.filter(|_| status != 100) else {
+            return resp;
+        };
+        if let Ok(Some(to)) = req.headers().with_to(|to| to_with_tag(to, tag)) {
+            resp.headers_mut().set_str(HeaderName::To, &to);
+            // A response that creates a dialog copies the Record-Route (RFC 3261
+            // §12.1.1), so the caller learns the same route set.
+            if req.method() == &Method::Invite && (101..300).contains(&status) {
+                for rr in req.headers().get_all(HeaderName::RecordRoute) {
+                    resp.headers_mut().push_str(HeaderName::RecordRoute, rr);
                 }
             }
         }
@@ -201,6 +201,24 @@ impl SipProvider {
     }
 }
 
+/// The To of an answer: the request's To with our `tag`, or `None` if it has a tag already.
+fn to_with_tag(to: &NameAddr, tag: &str) -> Option<String> {
+    if to.tag().is_some() {
+        return None;
+    }
+    if to.params.contains("tag") {
+        // A `tag` without a value is replaced where it stands.
+        let mut to = to.clone();
+        to.set_tag(tag);
+        return Some(to.to_string());
+    }
+    // Otherwise the tag goes last, which is what setting it would do, without the copy.
+    let mut text = to.to_string();
+    text.push_str(";tag=");
+    text.push_str(tag);
+    Some(text)
+}
+
 /// Where an in-dialog request of `leg` goes. With a route set, to its first entry (loose
 /// routing, RFC 3261 §12.2.1.1 and §8.1.2), over the dialog's transport. Without one, to
 /// where the dialog's messages have been going: over TCP that reuses the connection, and
@@ -227,4 +245,27 @@ pub(crate) fn next_hop(leg: &Leg) -> Peer {
 pub(crate) fn parse_target(to: &str) -> Option<Uri> {
     let uri = Uri::parse(to.trim()).ok()?;
     uri.is_sip().then_some(uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_with_tag_writes_what_setting_the_tag_writes() {
+        for to in [
+            "Bob <sip:bob@biloxi.example.com>",
+            "<sip:bob@b.example>;foo=1;lr",
+            "sip:bob@b.example;tag",
+            "\"Bell, A\" <sip:a@b>;tag;x=1",
+            "sip:+1-555@gw.example;user=phone",
+        ] {
+            let na = NameAddr::parse(to).expect("valid");
+            let mut expected = na.clone();
+            expected.set_tag("t1");
+            assert_eq!(to_with_tag(&na, "t1"), Some(expected.to_string()), "{to}");
+        }
+        let tagged = NameAddr::parse("<sip:a@b>;tag=x").expect("valid");
+        assert_eq!(to_with_tag(&tagged, "t1"), None);
+    }
 }

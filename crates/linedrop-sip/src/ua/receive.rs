@@ -53,7 +53,10 @@ impl SipProvider {
 
     fn on_response(&mut self, now: Now, from: Peer, resp: Response) {
         let h = resp.headers();
-        let branch = h.top_via().ok().and_then(|v| v.branch().map(str::to_owned));
+        let branch = h
+            .with_top_via(|v| v.branch().map(str::to_owned))
+            .ok()
+            .flatten();
         let method = h.cseq().ok().map(|c| MethodKey::client(&c.method));
         let id = branch
             .zip(method)
@@ -112,9 +115,9 @@ impl SipProvider {
         }
         let to_tag = req
             .headers()
-            .to()
+            .with_to(|t| t.tag().map(str::to_owned))
             .ok()
-            .and_then(|t| t.tag().map(str::to_owned));
+            .flatten();
         match (to_tag, method) {
             (Some(tag), _) => self.on_in_dialog(now, from, &branch, req, tag),
             (None, Method::Invite) => self.on_invite(now, from, &branch, req),
@@ -245,14 +248,15 @@ impl SipProvider {
 /// their INVITE, as they do by branch.
 fn transaction_key(req: &Request) -> String {
     let h = req.headers();
-    let via = h.top_via().ok();
-    if let Some(b) = via
-        .as_ref()
-        .filter(|v| v.has_rfc3261_branch())
-        .and_then(|v| v.branch())
-    {
-        return b.to_owned();
+    let branch = h.with_top_via(|v| {
+        v.has_rfc3261_branch()
+            .then(|| v.branch().map(str::to_owned))
+            .flatten()
+    });
+    if let Ok(Some(b)) = branch {
+        return b;
     }
+    let via = h.top_via().ok();
     let sent_by = via
         .map(|v| format!("{}:{}", v.host, v.port.unwrap_or(0)))
         .unwrap_or_default();

@@ -62,6 +62,62 @@ impl Headers {
         Via::parse(first.as_deref().ok_or(HeaderError::Missing)?)
     }
 
+    /// Reads the top Via without copying it: `f` gets a borrow of the parsed value.
+    pub(crate) fn with_top_via<R>(&self, f: impl FnOnce(&Via) -> R) -> Result<R, HeaderError> {
+        let first = self.list_elements(HeaderName::Via).next();
+        let first = first.as_deref().ok_or(HeaderError::Missing)?;
+        Via::parse_with(first, |r| r.as_ref().map(f).map_err(Clone::clone))
+    }
+
+    /// Reads From without copying it.
+    pub(crate) fn with_from<R>(&self, f: impl FnOnce(&NameAddr) -> R) -> Result<R, HeaderError> {
+        let v = self.single(HeaderName::From)?;
+        NameAddr::parse_with(&v, |r| r.as_ref().map(f).map_err(Clone::clone))
+    }
+
+    /// Reads To without copying it.
+    pub(crate) fn with_to<R>(&self, f: impl FnOnce(&NameAddr) -> R) -> Result<R, HeaderError> {
+        let v = self.single(HeaderName::To)?;
+        NameAddr::parse_with(&v, |r| r.as_ref().map(f).map_err(Clone::clone))
+    }
+
+    /// Checks every Via as [`Headers::via`] does (the first fault wins, none at all is
+    /// `Missing`) without collecting them.
+    pub(crate) fn check_via(&self) -> Result<(), HeaderError> {
+        let mut any = false;
+        for e in self.list_elements(HeaderName::Via) {
+            if e.is_empty() {
+                return Err(HeaderError::Empty);
+            }
+            Via::parse_with(&e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone))?;
+            any = true;
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(HeaderError::Missing)
+        }
+    }
+
+    /// Checks Contact as [`Headers::contact`] does, without collecting the addresses.
+    pub(crate) fn check_contact(&self) -> Result<(), HeaderError> {
+        let elements: Vec<Cow<'_, str>> = self.list_elements(HeaderName::Contact).collect();
+        if elements.iter().any(|e| e.as_ref() == "*") {
+            return if elements.len() == 1 {
+                Ok(())
+            } else {
+                Err(HeaderError::WildcardMixed)
+            };
+        }
+        for e in &elements {
+            if e.is_empty() {
+                return Err(HeaderError::Empty);
+            }
+            NameAddr::parse_with(e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone))?;
+        }
+        Ok(())
+    }
+
     /// The From header.
     pub fn from(&self) -> Result<NameAddr, HeaderError> {
         NameAddr::parse(&self.single(HeaderName::From)?)
@@ -293,6 +349,41 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(Headers::new().contact(), Ok(None));
+    }
+
+    #[test]
+    fn checks_agree_with_the_accessors() {
+        let cases: [&[(&str, &str)]; 9] = [
+            &[],
+            &[("Via", "SIP/2.0/UDP a;branch=z9hG4bK1"), ("m", "<sip:a@b>")],
+            &[("Via", "SIP/2.0/UDP a,,"), ("Contact", "*")],
+            &[
+                ("Via", "SIP/2.0/UDP a, bad"),
+                ("Contact", "*"),
+                ("m", "<sip:a@b>"),
+            ],
+            &[("v", "SIP/2.0/UDP a"), ("v", "SIP/2.0/UDP [::1")],
+            &[("Via", ""), ("Contact", "<sip:a@b>, ")],
+            &[
+                ("Via", "SIP/2.0/UDP a\r\n ;branch=z9hG4bK2"),
+                ("m", "sip:a@b?x=y"),
+            ],
+            &[("Contact", "\"A, B\" <sip:a@b>;q=0.5, sip:c@d")],
+            &[("Contact", "<sip:a@b"), ("Contact", "*")],
+        ];
+        for lines in cases {
+            let h = headers(lines);
+            let via = h.via().and_then(|v| {
+                if v.is_empty() {
+                    Err(HeaderError::Missing)
+                } else {
+                    Ok(())
+                }
+            });
+            assert_eq!(h.check_via(), via, "{lines:?}");
+            assert_eq!(h.check_contact(), h.contact().map(|_| ()), "{lines:?}");
+            assert_eq!(h.with_top_via(|v| v.clone()), h.top_via(), "{lines:?}");
+        }
     }
 
     #[test]

@@ -37,38 +37,45 @@ pub(crate) fn memoized<T: Clone + 'static, const N: usize>(
     text: &str,
     parse: impl FnOnce(&str) -> Result<T, HeaderError>,
 ) -> Result<T, HeaderError> {
+    with_parsed(memo, text, parse, |v| v.clone())
+}
+
+/// `read(&parse(text))`, parsing only when `text` was not parsed recently on this thread: a
+/// caller that needs only part of the value (a tag, a branch, whether it is valid) does not
+/// pay for a copy of all of it.
+pub(crate) fn with_parsed<T: 'static, R, const N: usize>(
+    memo: &'static LocalKey<RefCell<Memo<T, N>>>,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, HeaderError>,
+    read: impl FnOnce(&Result<T, HeaderError>) -> R,
+) -> R {
     if text.len() > MAX_KEY {
-        return parse(text);
+        return read(&parse(text));
     }
-    let hit = memo.with(|m| {
-        m.borrow()
-            .slots
-            .iter()
-            .flatten()
-            .find(|(k, _)| k == text)
-            .map(|(_, v)| v.clone())
-    });
-    if let Some(v) = hit {
-        return v;
-    }
-    let value = parse(text);
     memo.with(|m| {
-        let mut m = m.borrow_mut();
+        // Taken only here and never across a call out: a nested use cannot happen, and if it
+        // ever did it would parse without the memo rather than panic.
+        let Ok(mut m) = m.try_borrow_mut() else {
+            return read(&parse(text));
+        };
+        if let Some((_, v)) = m.slots.iter().flatten().find(|(k, _)| k == text) {
+            return read(v);
+        }
+        let value = parse(text);
         let i = m.next % N;
         m.next = (i + 1) % N;
-        if let Some(slot) = m.slots.get_mut(i) {
-            match slot {
-                // Reuse the key's buffer: a steady state allocates nothing here.
-                Some((k, v)) => {
-                    k.clear();
-                    k.push_str(text);
-                    *v = value.clone();
-                }
-                None => *slot = Some((text.to_owned(), value.clone())),
+        match m.slots.get_mut(i) {
+            // Reuse the key's buffer: a steady state allocates nothing here.
+            Some(Some((k, v))) => {
+                k.clear();
+                k.push_str(text);
+                *v = value;
+                read(v)
             }
+            Some(slot) => read(&slot.insert((text.to_owned(), value)).1),
+            None => read(&value),
         }
-    });
-    value
+    })
 }
 
 #[cfg(test)]

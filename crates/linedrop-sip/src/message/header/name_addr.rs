@@ -9,7 +9,7 @@ use crate::message::params::{parse_header_params, Params};
 use crate::message::text::{is_token_char, is_wsp, unquote, write_quoted, Scanner};
 use crate::message::uri::Uri;
 
-use super::memo::{memoized, Memo};
+use super::memo::{memoized, with_parsed, Memo};
 
 thread_local! {
     /// From, To and Contact of the message being handled (see [`super::memo`]).
@@ -87,6 +87,15 @@ impl NameAddr {
     /// §3.1.2.13).
     pub fn parse(s: &str) -> Result<NameAddr, HeaderError> {
         memoized(&PARSED, s, |s| parse_name_addr(s, false))
+    }
+
+    /// `read(&NameAddr::parse(s))`, without copying a value parsed recently (see
+    /// [`super::memo`]).
+    pub(crate) fn parse_with<R>(
+        s: &str,
+        read: impl FnOnce(&Result<NameAddr, HeaderError>) -> R,
+    ) -> R {
+        with_parsed(&PARSED, s, |s| parse_name_addr(s, false), read)
     }
 
     /// Parses one value that must be in name-addr form (`<...>`), as Route and Record-Route

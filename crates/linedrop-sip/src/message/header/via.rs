@@ -10,7 +10,7 @@ use crate::message::host::{parse_ipv6, Host};
 use crate::message::params::{parse_header_params, Param, Params};
 use crate::message::text::{is_host_char, Scanner};
 
-use super::memo::{memoized, Memo};
+use super::memo::{memoized, with_parsed, Memo};
 
 thread_local! {
     /// The Vias of the message being handled (see [`super::memo`]).
@@ -102,6 +102,11 @@ impl Via {
     /// Parses one Via value (not a comma-separated list), unfolded.
     pub fn parse(s: &str) -> Result<Via, HeaderError> {
         memoized(&PARSED, s, parse_via)
+    }
+
+    /// `read(&Via::parse(s))`, without copying a value parsed recently (see [`super::memo`]).
+    pub(crate) fn parse_with<R>(s: &str, read: impl FnOnce(&Result<Via, HeaderError>) -> R) -> R {
+        with_parsed(&PARSED, s, parse_via, read)
     }
 
     /// The branch parameter.
