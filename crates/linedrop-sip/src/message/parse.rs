@@ -15,7 +15,7 @@ use super::method::Method;
 use super::request::Request;
 use super::response::Response;
 use super::status::StatusCode;
-use super::text::is_token;
+use super::text::{find_cr_or_lf, is_token};
 use super::uri::Uri;
 use super::version::{check_version, VersionCheck};
 use super::Message;
@@ -209,7 +209,7 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
     if block.is_empty() {
         return Ok(Headers::new());
     }
-    let mut spans: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(16);
+    let mut headers = Headers::over(block.to_owned(), 16);
     // (name span, start of the value, end of its last line)
     let mut current: Option<(Range<usize>, usize, usize)> = None;
     let bytes = block.as_bytes();
@@ -220,11 +220,7 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
         let start = offset;
         // The line ends at the next CRLF (or the end of the block); a CR or LF before that is
         // a bare one.
-        let stop = bytes
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .position(|&b| b == b'\r' || b == b'\n')
+        let stop = find_cr_or_lf(bytes.get(start..).unwrap_or_default())
             .map_or(bytes.len(), |i| start + i);
         if stop < bytes.len() && bytes.get(stop..stop + 2) != Some(b"\r\n") {
             return Err(ParseError::BadHeaderLine {
@@ -248,7 +244,8 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
             continue;
         }
         if let Some(c) = current.take() {
-            spans.push(finish_span(block, c));
+            let (name, value) = finish_span(block, c);
+            headers.push_span(name, value);
         }
         let colon = line.find(':').ok_or(ParseError::BadHeaderLine {
             line: line_no,
@@ -267,9 +264,10 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
         current = Some((start..start + name.len(), start + colon + 1, end));
     }
     if let Some(c) = current.take() {
-        spans.push(finish_span(block, c));
+        let (name, value) = finish_span(block, c);
+        headers.push_span(name, value);
     }
-    Ok(Headers::from_parts(block.to_owned(), spans))
+    Ok(headers)
 }
 
 fn finish_span(

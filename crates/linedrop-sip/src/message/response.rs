@@ -1,5 +1,6 @@
 //! Responses and the builders the user agent uses to answer requests.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::digits::Digits;
@@ -13,7 +14,8 @@ use super::version::Version;
 pub struct Response {
     version: Version,
     status: StatusCode,
-    reason: String,
+    /// Borrowed for a canonical phrase: most responses built carry one.
+    reason: Cow<'static, str>,
     headers: Headers,
     body: Vec<u8>,
 }
@@ -31,7 +33,13 @@ impl Response {
     /// A response with the canonical reason phrase (empty for an unregistered code), no
     /// headers and no body.
     pub fn new(status: StatusCode) -> Self {
-        Response::with_reason(status, status.canonical_reason().unwrap_or(""))
+        Response {
+            version: Version::SIP_2_0,
+            status,
+            reason: Cow::Borrowed(status.canonical_reason().unwrap_or("")),
+            headers: Headers::new(),
+            body: Vec::new(),
+        }
     }
 
     /// A response with the given reason phrase.
@@ -39,7 +47,7 @@ impl Response {
         Response {
             version: Version::SIP_2_0,
             status,
-            reason: reason.into(),
+            reason: Cow::Owned(reason.into()),
             headers: Headers::new(),
             body: Vec::new(),
         }
@@ -73,7 +81,7 @@ impl Response {
         Response {
             version: Version::SIP_2_0,
             status,
-            reason,
+            reason: Cow::Owned(reason),
             headers,
             body,
         }
@@ -97,7 +105,7 @@ impl Response {
 
     /// Replaces the reason phrase. CR and LF are written as spaces.
     pub fn set_reason(&mut self, reason: impl Into<String>) {
-        self.reason = reason.into();
+        self.reason = Cow::Owned(reason.into());
     }
 
     /// The protocol version (always SIP/2.0).

@@ -45,11 +45,45 @@ pub(crate) fn is_host_char(b: u8) -> bool {
 /// the header parser recognised the continuation), so dropping the CRLF leaves the whitespace
 /// that RFC 3261 §7.3.1 says folding is equivalent to.
 pub(crate) fn unfold(value: &str) -> Cow<'_, str> {
-    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+    if has_cr_or_lf(value) {
         Cow::Owned(value.replace("\r\n", "").replace(['\r', '\n'], " "))
     } else {
         Cow::Borrowed(value)
     }
+}
+
+/// Whether `s` holds a CR or an LF.
+pub(crate) fn has_cr_or_lf(s: &str) -> bool {
+    find_cr_or_lf(s.as_bytes()).is_some()
+}
+
+/// The index of the first CR or LF in `bytes`.
+///
+/// Every header line and every value read is scanned for them, and they are rare inside a
+/// line, so eight bytes are tested at once for any byte below 0x0E (CR, LF, but also HTAB and
+/// other controls) and only a word that has one is looked at byte by byte. `memchr` is slower
+/// here: its set-up costs more than these short lines.
+pub(crate) fn find_cr_or_lf(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let is_cr_or_lf = |b: &u8| *b == b'\r' || *b == b'\n';
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_ne_bytes);
+        // A byte below 0x0E sets its high bit here (the classic "has less than n" test).
+        if word.wrapping_sub(ONES * 0x0E) & !word & HIGH != 0 {
+            if let Some(i) = chunk.iter().position(is_cr_or_lf) {
+                return Some(base + i);
+            }
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(is_cr_or_lf)
+        .map(|i| base + i)
 }
 
 /// Trims SP and HTAB at both ends.
@@ -327,6 +361,31 @@ mod tests {
     fn unfold_removes_crlf_keeps_whitespace() {
         assert_eq!(unfold("a\r\n b"), "a b");
         assert_eq!(unfold("plain"), "plain");
+    }
+
+    #[test]
+    fn cr_and_lf_are_found_wherever_they_are() {
+        for len in 0..40 {
+            for at in 0..len {
+                for (fill, mark) in [
+                    (b'a', b'\r'),
+                    (b'\t', b'\n'),
+                    (0x0d_u8 + 1, b'\n'),
+                    (0xff, b'\r'),
+                ] {
+                    let mut v = vec![fill; len];
+                    assert_eq!(find_cr_or_lf(&v), None, "{len} {fill}");
+                    if let Some(b) = v.get_mut(at) {
+                        *b = mark;
+                    }
+                    assert_eq!(find_cr_or_lf(&v), Some(at), "{len} {at} {fill}");
+                    if let Some(b) = v.get_mut(len - 1) {
+                        *b = b'\n';
+                    }
+                    assert_eq!(find_cr_or_lf(&v), Some(at), "{len} {at} {fill}");
+                }
+            }
+        }
     }
 
     #[test]

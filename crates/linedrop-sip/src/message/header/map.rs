@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::name::HeaderName;
 use crate::message::error::HeaderError;
-use crate::message::text::{is_token, unfold};
+use crate::message::text::{has_cr_or_lf, is_token, unfold};
 
 /// One stored header: spans into the shared text buffer plus the resolved name.
 #[derive(Debug, Clone)]
@@ -66,16 +66,19 @@ impl Headers {
         Headers::default()
     }
 
-    /// Builds the list over `buf` (the raw header section) from spans found by the parser.
-    pub(crate) fn from_parts(buf: String, spans: Vec<(Range<usize>, Range<usize>)>) -> Self {
-        let entries = spans
-            .into_iter()
-            .map(|(name, value)| {
-                let known = buf.get(name.clone()).and_then(HeaderName::from_name);
-                Entry { name, value, known }
-            })
-            .collect();
-        Headers { buf, entries }
+    /// An empty list over `buf` (the raw header section), for the parser to add the headers it
+    /// finds with [`Headers::push_span`].
+    pub(crate) fn over(buf: String, lines: usize) -> Self {
+        Headers {
+            buf,
+            entries: Vec::with_capacity(lines),
+        }
+    }
+
+    /// Appends the header whose name and value are at these spans of the buffer.
+    pub(crate) fn push_span(&mut self, name: Range<usize>, value: Range<usize>) {
+        let known = self.buf.get(name.clone()).and_then(HeaderName::from_name);
+        self.entries.push(Entry { name, value, known });
     }
 
     fn field(&self, e: &Entry) -> HeaderField<'_> {
@@ -173,12 +176,7 @@ impl Headers {
 
     /// Cleans and trims the value written from `start` to the end of the buffer.
     fn finish_value(&mut self, start: usize) -> Range<usize> {
-        if self
-            .buf
-            .as_bytes()
-            .get(start..)
-            .is_some_and(|v| v.iter().any(|&b| b == b'\r' || b == b'\n'))
-        {
+        if self.buf.get(start..).is_some_and(has_cr_or_lf) {
             let clean = self
                 .buf
                 .get(start..)
