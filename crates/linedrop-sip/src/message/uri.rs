@@ -217,7 +217,10 @@ impl SipUri {
         let host_end = if hostpart.starts_with('[') {
             hostpart.find(']').map(|i| i + 1).ok_or(UriError::BadHost)?
         } else {
-            hostpart.find([':', ';', '?']).unwrap_or(hostpart.len())
+            hostpart
+                .bytes()
+                .position(|b| matches!(b, b':' | b';' | b'?'))
+                .unwrap_or(hostpart.len())
         };
         let (host_text, mut after) = hostpart
             .split_at_checked(host_end)
@@ -226,7 +229,10 @@ impl SipUri {
 
         let mut port = None;
         if let Some(p) = after.strip_prefix(':') {
-            let end = p.find([';', '?']).unwrap_or(p.len());
+            let end = p
+                .bytes()
+                .position(|b| matches!(b, b';' | b'?'))
+                .unwrap_or(p.len());
             let (digits, tail) = p.split_at_checked(end).ok_or(UriError::BadPort)?;
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(UriError::BadPort);

@@ -99,6 +99,25 @@ impl HeaderName {
     /// Looks a name up, ignoring ASCII case and mapping compact forms to their header:
     /// `v`, `VIA` and `via` are all [`HeaderName::Via`].
     pub fn from_name(name: &str) -> Option<HeaderName> {
+        // The headers of nearly every message first: the parser looks up every name it reads.
+        const COMMON: [HeaderName; 10] = [
+            HeaderName::Via,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::Contact,
+            HeaderName::MaxForwards,
+            HeaderName::ContentType,
+            HeaderName::ContentLength,
+            HeaderName::RecordRoute,
+        ];
+        if let Some(h) = COMMON.iter().find(|h| {
+            let full = h.as_str();
+            full.len() == name.len() && full.eq_ignore_ascii_case(name)
+        }) {
+            return Some(*h);
+        }
         if name.len() == 1 {
             return TABLE
                 .iter()

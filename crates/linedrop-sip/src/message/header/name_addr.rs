@@ -141,15 +141,22 @@ fn parse_name_addr(s: &str, require_brackets: bool) -> Result<NameAddr, HeaderEr
             .unwrap_or(rest.len());
         match rest.as_bytes().get(stop) {
             Some(b'<') => {
-                let words: Vec<&str> = rest
+                // The words, joined by one space.
+                let mut text = String::new();
+                for w in rest
                     .get(..stop)
                     .unwrap_or("")
                     .split([' ', '\t'])
                     .filter(|w| !w.is_empty())
-                    .collect();
-                if !words.is_empty() {
+                {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(w);
+                }
+                if !text.is_empty() {
                     display_name = Some(DisplayName {
-                        text: words.join(" "),
+                        text,
                         quoted: false,
                     });
                 }
