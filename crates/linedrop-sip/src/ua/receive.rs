@@ -285,24 +285,24 @@ fn unsupported_required(req: &Request) -> Vec<String> {
 /// RFC 3261 §18.2.1 and RFC 3581: say in the top Via where the request really came from,
 /// so the answer (and any proxy) can reach it.
 pub(crate) fn stamp_via(resp: &mut Response, req: &Request, from: Peer) {
-    let Ok(mut via) = req.headers().top_via() else {
-        return;
-    };
     let src = from.addr;
-    let mut changed = false;
-    if via.rport().is_some() {
-        let port = Digits::of(u64::from(src.port()));
-        via.params.set("rport", Some(port.as_str().to_owned()));
-        changed = true;
-    }
-    if !host_is(&via.host, src.ip()) || changed {
-        via.params.set("received", Some(ip_string(src.ip())));
-        changed = true;
-    }
-    if changed {
+    let stamped = req.headers().with_top_via(|via| {
+        let rport = via.rport().is_some();
+        if !rport && host_is(&via.host, src.ip()) {
+            return None;
+        }
+        let received = ip_string(src.ip());
+        Some(if rport {
+            let port = Digits::of(u64::from(src.port()));
+            via.to_string_with(&[("rport", port.as_str()), ("received", &received)])
+        } else {
+            via.to_string_with(&[("received", &received)])
+        })
+    });
+    if let Ok(Some(via)) = stamped {
         let h = resp.headers_mut();
         h.remove_first(HeaderName::Via);
-        h.push_front(HeaderName::Via, via);
+        h.push_front_str(HeaderName::Via, &via);
     }
 }
 

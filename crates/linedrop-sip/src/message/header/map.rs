@@ -106,9 +106,11 @@ impl Headers {
 
     /// The raw values of every header named `name`, in order.
     pub fn get_all(&self, name: HeaderName) -> impl Iterator<Item = &str> + '_ {
-        self.iter()
-            .filter(move |f| f.known == Some(name))
-            .map(|f| f.value)
+        // Slices only the values that match: every typed accessor goes through here.
+        self.entries
+            .iter()
+            .filter(move |e| e.known == Some(name))
+            .map(|e| self.buf.get(e.value.clone()).unwrap_or(""))
     }
 
     /// The raw value of the first header named `name`.
@@ -238,6 +240,20 @@ impl Headers {
     /// The bytes of names and values stored, for sizing a copy.
     pub(crate) fn text_len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// [`Headers::push_front`] for a value that is already text.
+    pub(crate) fn push_front_str(&mut self, name: HeaderName, value: &str) {
+        let name_span = self.write_name(name.as_str());
+        let value = self.write_value_str(value);
+        self.entries.insert(
+            0,
+            Entry {
+                name: name_span,
+                value,
+                known: Some(name),
+            },
+        );
     }
 
     /// Inserts a header before every other header (a new top Via, for instance).

@@ -197,20 +197,71 @@ fn parse_via(s: &str) -> Result<Via, HeaderError> {
     })
 }
 
-impl fmt::Display for Via {
+impl Via {
+    /// The text of this Via after `self.params.set(name, Some(value))` for each pair of `set`
+    /// in order (their names all different), without copying the Via to change it: a UAS
+    /// writes its request's top Via back with `received` and `rport` filled in.
+    pub(crate) fn to_string_with(&self, set: &[(&str, &str)]) -> String {
+        With { via: self, set }.to_string()
+    }
+}
+
+/// A Via written with some parameter values replaced or added (see [`Via::to_string_with`]).
+struct With<'a> {
+    via: &'a Via,
+    set: &'a [(&'a str, &'a str)],
+}
+
+impl fmt::Display for With<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.protocol)?;
+        let v = self.via;
+        f.write_str(&v.protocol)?;
         f.write_str("/")?;
-        f.write_str(&self.version)?;
+        f.write_str(&v.version)?;
         f.write_str("/")?;
-        f.write_str(self.transport.as_str())?;
+        f.write_str(v.transport.as_str())?;
         f.write_str(" ")?;
-        fmt::Display::fmt(&self.host, f)?;
-        if let Some(p) = self.port {
+        fmt::Display::fmt(&v.host, f)?;
+        if let Some(p) = v.port {
             f.write_str(":")?;
             f.write_str(Digits::of(u64::from(p)).as_str())?;
         }
-        fmt::Display::fmt(&self.params, f)
+        if self.set.is_empty() {
+            return fmt::Display::fmt(&v.params, f);
+        }
+        // `Params::set` replaces the value of the first parameter of that name, in place, or
+        // appends one.
+        let first_of = |name: &str| v.params.iter().position(|p| p.is(name));
+        for (i, p) in v.params.iter().enumerate() {
+            f.write_str(";")?;
+            f.write_str(&p.name)?;
+            let new = self.set.iter().find(|(n, _)| first_of(n) == Some(i));
+            if let Some(value) = new.map(|(_, v)| Some(*v)).unwrap_or(p.value.as_deref()) {
+                f.write_str("=")?;
+                f.write_str(value)?;
+            }
+        }
+        for (name, value) in self.set {
+            if first_of(name).is_none() {
+                f.write_str(";")?;
+                f.write_str(name)?;
+                f.write_str("=")?;
+                f.write_str(value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(
+            &With {
+                via: self,
+                set: &[],
+            },
+            f,
+        )
     }
 }
 
@@ -251,6 +302,29 @@ mod tests {
             .expect("valid");
         assert_eq!(v.received_ip(), "2001:db8::9:255".parse().ok());
         assert_eq!(v.rport(), Some(Some(5060)));
+    }
+
+    #[test]
+    fn writing_with_values_is_setting_them() {
+        for s in [
+            "SIP/2.0/UDP h:5060;branch=z9hG4bK1;rport",
+            "SIP/2.0/UDP h;RPORT=9;branch=z9hG4bK1;received=1.2.3.4;rport",
+            "SIP/2.0/TCP [::1]:5;%72port;x",
+            "SIP/2.0/UDP h",
+        ] {
+            let via = Via::parse(s).expect("valid");
+            for set in [
+                &[("rport", "5061"), ("received", "10.0.0.1")][..],
+                &[("received", "::2")][..],
+                &[][..],
+            ] {
+                let mut expected = via.clone();
+                for (n, v) in set {
+                    expected.params.set(n, Some((*v).to_owned()));
+                }
+                assert_eq!(via.to_string_with(set), expected.to_string(), "{s} {set:?}");
+            }
+        }
     }
 
     #[test]
