@@ -37,7 +37,8 @@ impl Request {
 impl Response {
     /// Appends the response, as sent on the wire, to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let _ = write!(out, "{} ", self.version());
+        out.extend_from_slice(self.version().as_str().as_bytes());
+        out.push(b' ');
         out.extend_from_slice(
             Digits::of(u64::from(self.status().as_u16()))
                 .as_str()

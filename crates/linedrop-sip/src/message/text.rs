@@ -118,8 +118,12 @@ impl<'a> Iterator for ListElements<'a> {
     fn next(&mut self) -> Option<&'a str> {
         let bytes = self.value.as_bytes();
         let start = self.start;
-        if start > bytes.len() {
-            return None;
+        let rest = bytes.get(start..)?;
+        // Only a comma ends an element: without one, the rest is the last element (most
+        // headers hold a single value).
+        if !rest.contains(&b',') {
+            self.start = bytes.len() + 1;
+            return Some(trim_wsp(self.value.get(start..).unwrap_or("")));
         }
         let mut in_quotes = false;
         let mut in_angle = false;

@@ -12,6 +12,11 @@ pub struct Version {
 impl Version {
     /// SIP/2.0.
     pub const SIP_2_0: Version = Version { _private: () };
+
+    /// The version as written in a start line.
+    pub const fn as_str(self) -> &'static str {
+        "SIP/2.0"
+    }
 }
 
 /// How a version string compares with SIP/2.0.
@@ -47,7 +52,7 @@ pub(crate) fn check_version(s: &str) -> VersionCheck {
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SIP/2.0")
+        f.write_str(self.as_str())
     }
 }
 
