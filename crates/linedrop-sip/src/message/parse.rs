@@ -274,10 +274,21 @@ fn finish_span(
     block: &str,
     (name, value_start, value_end): (Range<usize>, usize, usize),
 ) -> (Range<usize>, Range<usize>) {
-    const LWS: [char; 4] = [' ', '\t', '\r', '\n'];
-    let raw = block.get(value_start..value_end).unwrap_or("");
-    let lead = raw.len() - raw.trim_start_matches(LWS).len();
-    let len = raw.trim_matches(LWS).len();
+    // Bytewise: all four are ASCII, and a char-set pattern costs more than these short runs.
+    let is_lws = |b: &&u8| matches!(**b, b' ' | b'\t' | b'\r' | b'\n');
+    let raw = block
+        .as_bytes()
+        .get(value_start..value_end)
+        .unwrap_or_default();
+    let lead = raw.iter().take_while(is_lws).count();
+    let trail = raw
+        .get(lead..)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .take_while(is_lws)
+        .count();
+    let len = raw.len() - lead - trail;
     (name, value_start + lead..value_start + lead + len)
 }
 

@@ -64,11 +64,8 @@ impl Response {
 }
 
 fn estimate(headers: &Headers, body: &[u8]) -> usize {
-    let head: usize = headers
-        .iter()
-        .map(|h| h.name().len() + h.value().len() + 4)
-        .sum();
-    head + body.len() + 96
+    // The stored text bounds the names and values (it may hold some replaced ones too).
+    headers.text_len() + 4 * headers.len() + body.len() + 96
 }
 
 fn write_headers_and_body(headers: &Headers, body: &[u8], out: &mut Vec<u8>) {
