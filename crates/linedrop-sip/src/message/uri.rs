@@ -1,12 +1,19 @@
 //! URIs: SIP and SIPS URIs parsed into parts (RFC 3261 §19.1), any other scheme kept opaque.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use super::digits::Digits;
 use super::error::UriError;
+use super::header::memo::{memoized, with_parsed, Memo};
 use super::host::Host;
 use super::params::{Param, Params};
 use super::text::{all_escaped_or, is_unreserved, percent_decode};
+
+thread_local! {
+    /// The URIs of the message being handled (see [`super::header::memo`]).
+    static PARSED: RefCell<Memo<Uri, UriError, 6>> = const { RefCell::new(Memo::new()) };
+}
 
 /// A URI as it appears in a Request-URI, a name-addr or an addr-spec.
 ///
@@ -24,44 +31,12 @@ pub enum Uri {
 impl Uri {
     /// Parses a URI. Whitespace anywhere in it is an error (RFC 4475 §3.1.2.8, §3.1.2.14).
     pub fn parse(s: &str) -> Result<Uri, UriError> {
-        if s.is_empty() {
-            return Err(UriError::Empty);
-        }
-        if s.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err(UriError::Whitespace);
-        }
-        if s.starts_with('<') && s.ends_with('>') {
-            return Err(UriError::Bracketed);
-        }
-        let (scheme, rest) = s.split_once(':').ok_or(UriError::BadScheme)?;
-        let mut sb = scheme.bytes();
-        let scheme_ok = sb.next().is_some_and(|b| b.is_ascii_alphabetic())
-            && sb.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-        if !scheme_ok {
-            return Err(UriError::BadScheme);
-        }
-        if scheme.eq_ignore_ascii_case("sip") {
-            SipUri::parse_after_scheme(rest, false).map(Uri::Sip)
-        } else if scheme.eq_ignore_ascii_case("sips") {
-            SipUri::parse_after_scheme(rest, true).map(Uri::Sip)
-        } else {
-            if rest.is_empty() {
-                return Err(UriError::Empty);
-            }
-            if rest.bytes().any(|b| {
-                !b.is_ascii()
-                    || matches!(
-                        b,
-                        b'<' | b'>' | b'"' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
-                    )
-            }) {
-                return Err(UriError::BadCharacter);
-            }
-            Ok(Uri::Other(AbsoluteUri {
-                scheme: scheme.to_owned(),
-                rest: rest.to_owned(),
-            }))
-        }
+        memoized(&PARSED, s, parse_uri)
+    }
+
+    /// `read(&Uri::parse(s))`, without copying a URI parsed recently.
+    pub(crate) fn parse_with<R>(s: &str, read: impl FnOnce(&Result<Uri, UriError>) -> R) -> R {
+        with_parsed(&PARSED, s, parse_uri, read)
     }
 
     /// Parses a Request-URI: a URI without SIP URI headers (RFC 3261 §19.1.1 table;
@@ -95,6 +70,47 @@ impl Uri {
             Uri::Sip(_) => "sip",
             Uri::Other(o) => &o.scheme,
         }
+    }
+}
+
+fn parse_uri(s: &str) -> Result<Uri, UriError> {
+    if s.is_empty() {
+        return Err(UriError::Empty);
+    }
+    if s.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(UriError::Whitespace);
+    }
+    if s.starts_with('<') && s.ends_with('>') {
+        return Err(UriError::Bracketed);
+    }
+    let (scheme, rest) = s.split_once(':').ok_or(UriError::BadScheme)?;
+    let mut sb = scheme.bytes();
+    let scheme_ok = sb.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && sb.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !scheme_ok {
+        return Err(UriError::BadScheme);
+    }
+    if scheme.eq_ignore_ascii_case("sip") {
+        SipUri::parse_after_scheme(rest, false).map(Uri::Sip)
+    } else if scheme.eq_ignore_ascii_case("sips") {
+        SipUri::parse_after_scheme(rest, true).map(Uri::Sip)
+    } else {
+        if rest.is_empty() {
+            return Err(UriError::Empty);
+        }
+        if rest.bytes().any(|b| {
+            !b.is_ascii()
+                || matches!(
+                    b,
+                    b'<' | b'>' | b'"' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+                )
+        }) {
+            return Err(UriError::BadCharacter);
+        }
+        Ok(Uri::Other(AbsoluteUri {
+            scheme: scheme.to_owned(),
+            rest: rest.to_owned(),
+        }))
     }
 }
 

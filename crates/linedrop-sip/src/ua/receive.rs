@@ -319,8 +319,10 @@ fn host_is(host: &Host, ip: IpAddr) -> bool {
 
 /// The user part of a URI string.
 pub(crate) fn user_of(uri: &str) -> String {
-    crate::message::Uri::parse(uri)
-        .ok()
-        .and_then(|u| u.as_sip().and_then(|s| s.user.clone()))
-        .unwrap_or_default()
+    crate::message::Uri::parse_with(uri, |u| {
+        u.as_ref()
+            .ok()
+            .and_then(|u| u.as_sip().and_then(|s| s.user.clone()))
+    })
+    .unwrap_or_default()
 }

@@ -1,6 +1,6 @@
 //! A small per-thread memo of the header values parsed last.
 //!
-//! The user agent reads the same From, To, Via and Contact of one message many times while it
+//! The user agent reads the same From, To, Via, Contact and URIs of one message many times while it
 //! handles it (the parser checks them, then matching, answering and each response built for
 //! it read them again): a call parsed its To eleven times. Parsing is a pure function of the
 //! value's text, so the last few results per kind are kept, keyed by that text, and a read of
@@ -11,18 +11,16 @@
 use std::cell::RefCell;
 use std::thread::LocalKey;
 
-use crate::message::error::HeaderError;
-
 /// Values longer than this are parsed every time: the memo must not pin large buffers.
 const MAX_KEY: usize = 256;
 
 /// The last `N` results of one parse function, replaced in turn.
-pub(crate) struct Memo<T, const N: usize> {
-    slots: [Option<(String, Result<T, HeaderError>)>; N],
+pub(crate) struct Memo<T, E, const N: usize> {
+    slots: [Option<(String, Result<T, E>)>; N],
     next: usize,
 }
 
-impl<T, const N: usize> Memo<T, N> {
+impl<T, E, const N: usize> Memo<T, E, N> {
     pub(crate) const fn new() -> Self {
         Memo {
             slots: [const { None }; N],
@@ -32,22 +30,22 @@ impl<T, const N: usize> Memo<T, N> {
 }
 
 /// `parse(text)`, from `memo` when `text` was parsed recently on this thread.
-pub(crate) fn memoized<T: Clone + 'static, const N: usize>(
-    memo: &'static LocalKey<RefCell<Memo<T, N>>>,
+pub(crate) fn memoized<T: Clone + 'static, E: Clone + 'static, const N: usize>(
+    memo: &'static LocalKey<RefCell<Memo<T, E, N>>>,
     text: &str,
-    parse: impl FnOnce(&str) -> Result<T, HeaderError>,
-) -> Result<T, HeaderError> {
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, E> {
     with_parsed(memo, text, parse, |v| v.clone())
 }
 
 /// `read(&parse(text))`, parsing only when `text` was not parsed recently on this thread: a
 /// caller that needs only part of the value (a tag, a branch, whether it is valid) does not
 /// pay for a copy of all of it.
-pub(crate) fn with_parsed<T: 'static, R, const N: usize>(
-    memo: &'static LocalKey<RefCell<Memo<T, N>>>,
+pub(crate) fn with_parsed<T: 'static, E: 'static, R, const N: usize>(
+    memo: &'static LocalKey<RefCell<Memo<T, E, N>>>,
     text: &str,
-    parse: impl FnOnce(&str) -> Result<T, HeaderError>,
-    read: impl FnOnce(&Result<T, HeaderError>) -> R,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    read: impl FnOnce(&Result<T, E>) -> R,
 ) -> R {
     if text.len() > MAX_KEY {
         return read(&parse(text));
@@ -81,10 +79,11 @@ pub(crate) fn with_parsed<T: 'static, R, const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::error::HeaderError;
     use std::cell::Cell;
 
     thread_local! {
-        static TEST: RefCell<Memo<usize, 2>> = const { RefCell::new(Memo::new()) };
+        static TEST: RefCell<Memo<usize, HeaderError, 2>> = const { RefCell::new(Memo::new()) };
     }
 
     #[test]

@@ -5,7 +5,7 @@
 mod accessors;
 mod cseq;
 mod map;
-mod memo;
+pub(crate) mod memo;
 mod name;
 mod name_addr;
 mod reason;

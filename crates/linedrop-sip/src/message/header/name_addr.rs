@@ -13,7 +13,7 @@ use super::memo::{memoized, with_parsed, Memo};
 
 thread_local! {
     /// From, To and Contact of the message being handled (see [`super::memo`]).
-    static PARSED: RefCell<Memo<NameAddr, 4>> = const { RefCell::new(Memo::new()) };
+    static PARSED: RefCell<Memo<NameAddr, HeaderError, 4>> = const { RefCell::new(Memo::new()) };
 }
 
 /// A display name: the text, and whether it was (or must be) quoted.

@@ -14,7 +14,7 @@ use super::memo::{memoized, with_parsed, Memo};
 
 thread_local! {
     /// The Vias of the message being handled (see [`super::memo`]).
-    static PARSED: RefCell<Memo<Via, 2>> = const { RefCell::new(Memo::new()) };
+    static PARSED: RefCell<Memo<Via, HeaderError, 2>> = const { RefCell::new(Memo::new()) };
 }
 
 /// The RFC 3261 magic cookie that starts every branch of a compliant client.
