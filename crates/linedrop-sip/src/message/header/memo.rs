@@ -47,7 +47,8 @@ pub(crate) fn with_parsed<T: 'static, E: 'static, R, const N: usize>(
     parse: impl FnOnce(&str) -> Result<T, E>,
     read: impl FnOnce(&Result<T, E>) -> R,
 ) -> R {
-    if text.len() > MAX_KEY {
+    // Past MAX_KEY, or while the thread is being torn down (`with` would panic then).
+    if text.len() > MAX_KEY || memo.try_with(|_| ()).is_err() {
         return read(&parse(text));
     }
     memo.with(|m| {
