@@ -159,11 +159,14 @@ pub(crate) fn duration_of_micros(micros: i64) -> Option<Duration> {
 /// Holders as `app_bits:privilege` joined by commas: compact, and readable in the sqlite3
 /// shell without a JSON function.
 pub(crate) fn encode_holders(holders: &[Holder]) -> String {
-    holders
-        .iter()
-        .map(|h| format!("{}:{}", h.app.to_bits(), h.privilege.as_str()))
-        .collect::<Vec<_>>()
-        .join(",")
+    use std::fmt::Write;
+    let mut text = String::new();
+    for (i, h) in holders.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{sep}{}:{}", h.app.to_bits(), h.privilege.as_str());
+    }
+    text
 }
 
 /// The inverse of [`encode_holders`]; `None` if the text is not in that form.

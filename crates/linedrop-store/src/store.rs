@@ -17,8 +17,9 @@ use crate::record::Record;
 pub trait Store {
     /// Writes `records` in one transaction: all of them or none.
     ///
-    /// Each is an idempotent upsert by id: a new id inserts a row; an open row is replaced;
-    /// a completed row never changes (the first final record wins). So applying the same
+    /// Each is an idempotent upsert by id: a new id inserts a row; an open row is replaced
+    /// (all but its creation time, which a call never changes: the first one written
+    /// stays); a completed row never changes (the first final record wins). So applying the same
     /// record twice, a completion without its creation, or a creation after the completion
     /// all leave exactly one row, never downgraded.
     fn apply(&mut self, records: &[Record]) -> Result<(), StoreError>;

@@ -186,20 +186,14 @@ fn filters(q: &RecordQuery) -> Result<Option<(String, Vec<Value>)>, StoreError> 
 
 impl SqliteStore {
     /// One batch's statements, inside the transaction [`Store::apply`] opened.
+    ///
+    /// Only the rows: the id high-water mark is brought up to date by the purge, the one
+    /// thing that removes rows, so a commit does not write its page every time.
     fn apply_in_transaction(&mut self, records: &[Record]) -> Result<(), StoreError> {
-        let mut high: Option<i64> = None;
-        {
-            let mut stmt = self.conn.prepare_cached(row::upsert_sql())?;
-            for record in records {
-                stmt.execute(rusqlite::params_from_iter(row::bind(record)?))?;
-                let id = to_i64(record.id.0)?;
-                high = Some(high.map_or(id, |h| h.max(id)));
-            }
-        }
-        if let Some(high) = high {
-            self.conn
-                .prepare_cached("UPDATE id_high_water SET max_id = max(coalesce(max_id, ?1), ?1)")?
-                .execute([high])?;
+        let mut stmt = self.conn.prepare_cached(row::upsert_sql())?;
+        for record in records {
+            row::bind(&mut stmt, record)?;
+            stmt.raw_execute()?;
         }
         Ok(())
     }
@@ -329,10 +323,19 @@ impl Store for SqliteStore {
 
     fn purge_completed_before(&mut self, before: SystemTime) -> Result<u64, StoreError> {
         let before = micros_of_time(before).map_err(|e| StoreError::InvalidQuery(e.to_string()))?;
-        let n = self.conn.execute(
+        let tx = self.conn.transaction()?;
+        // The highest id first, in the same transaction: whatever the delete removes, the
+        // high-water mark already covers, so a restarted daemon never reuses a purged id.
+        tx.execute(
+            "UPDATE id_high_water SET max_id = max(coalesce(max_id, m), m) \
+             FROM (SELECT max(id) AS m FROM records) WHERE m IS NOT NULL",
+            [],
+        )?;
+        let n = tx.execute(
             "DELETE FROM records WHERE completed = 1 AND created_at < ?1",
             [before],
         )?;
+        tx.commit()?;
         Ok(n as u64)
     }
 }

@@ -88,3 +88,23 @@ fn a_failed_batch_writes_nothing_and_the_next_one_commits() {
     assert_eq!(store.count(), Ok(1));
     assert_eq!(store.get(CallId(1)), Ok(None));
 }
+
+#[test]
+fn a_rows_creation_time_is_the_first_one_written() {
+    // A call's creation time never changes, so the upsert leaves it out of its update (one
+    // index page fewer per completing commit). A record that claims another one changes
+    // every other column but not that.
+    let (_dir, mut store) = store();
+    store.apply(&[created(1, at(5))]).expect("created");
+    let end = ended(1, at(6), Origin::Local, Cause::Normal, None);
+    store.apply(std::slice::from_ref(&end)).expect("ended");
+    let row = store.get(CallId(1)).expect("get").expect("row");
+    assert_eq!(row.created_at, at(5));
+    assert_eq!(
+        row,
+        linedrop_store::Record {
+            created_at: at(5),
+            ..end
+        }
+    );
+}
