@@ -122,6 +122,8 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     }
     let first_id = store.max_call_id()?.map_or(1, |m| m + 1);
     let reader = SqliteStore::open(&config.store.path)?;
+    // Checkpoints on their own thread, so no commit (and no BYE's record) waits for one.
+    store.checkpoint_in_background()?;
     let writer = Arc::new(RecordWriter::spawn(store, WriterConfig::default())?);
 
     let mut dcfg = DriverConfig::new(config.sip.udp);

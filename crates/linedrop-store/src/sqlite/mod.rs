@@ -1,5 +1,6 @@
 //! The SQLite backend: one file, WAL journal, migrations from `migrations/sqlite/`.
 
+mod checkpoint;
 mod row;
 mod schema;
 
@@ -12,7 +13,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::StoreError;
 use crate::query::{Cursor, Order, RecordPage, RecordQuery};
-use crate::record::{micros_of_time, to_i64, Record};
+use crate::record::{micros_of_time, Record};
 use crate::store::Store;
 
 pub use schema::SCHEMA_VERSION;
@@ -49,6 +50,9 @@ pub enum Durability {
 /// (an API answering queries) run alongside the one writer without blocking it.
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Set by [`SqliteStore::checkpoint_in_background`]. Declared first so that it stops
+    /// before the connection closes.
+    checkpointer: Option<checkpoint::Checkpointer>,
     conn: Connection,
     /// Shown in errors; `:memory:` for an in-memory store.
     path: PathBuf,
@@ -109,10 +113,37 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", synchronous)?;
         let migrations_applied = schema::migrate(&mut conn, path)?;
         Ok(Self {
+            checkpointer: None,
             conn,
             path: path.to_owned(),
             migrations_applied,
         })
+    }
+
+    /// Moves checkpoints (copying the write-ahead log into the database file) off this
+    /// connection's commits onto a thread of their own, for the store a
+    /// [`crate::RecordWriter`] writes with. Without it, SQLite checkpoints inside the commit
+    /// that crosses 1,000 pages, and every record queued behind that commit waits for the
+    /// copy and two syncs. The log stays bounded: when it grows past 64 MiB without
+    /// restarting (commits so steady that the background copy never catches up), one commit
+    /// checkpoints itself. Durability is unchanged. An in-memory store has no log: nothing
+    /// happens.
+    pub fn checkpoint_in_background(&mut self) -> Result<(), StoreError> {
+        if self.checkpointer.is_some() || self.path == Path::new(":memory:") {
+            return Ok(());
+        }
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        match checkpoint::Checkpointer::spawn(&self.path) {
+            Ok(c) => {
+                self.checkpointer = Some(c);
+                Ok(())
+            }
+            Err(e) => {
+                // Back to SQLite's own checkpoints rather than none at all.
+                self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+                Err(e)
+            }
+        }
     }
 
     /// The database file (`:memory:` for an in-memory store).
@@ -211,6 +242,11 @@ impl Store for SqliteStore {
         if result.is_err() && !self.conn.is_autocommit() {
             // Leave no transaction open: the writer retries the whole batch.
             let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        if let (Ok(()), Some(checkpointer)) = (&result, &self.checkpointer) {
+            if checkpointer.committed() {
+                checkpointer.catch_up(&self.conn);
+            }
         }
         result
     }

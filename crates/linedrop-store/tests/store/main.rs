@@ -4,7 +4,7 @@
 mod common;
 mod idempotency; // repeated and out-of-order updates leave one row, never downgraded
 mod migrations; // schema versions, foreign and newer files
-mod pages; // what one commit adds to the write-ahead log
+mod pages; // what a commit adds to the write-ahead log, and its bound
 mod purge; // retention removes only old completed rows
 mod queries; // filters, order, keyset pagination, refused queries
 mod recovery; // orphans of a crashed run are closed as restart

@@ -69,7 +69,11 @@ fn orphans_of_a_dropped_writer_are_closed_as_restart() {
 /// The child's part: commit a batch, queue more without waiting, then abort the process
 /// the way a crash would (no destructors, no flush).
 fn child(path: &str) -> ! {
-    let store = SqliteStore::open(path).expect("child open");
+    let mut store = SqliteStore::open(path).expect("child open");
+    // As the daemon runs it: a crash must lose no commit whoever checkpoints.
+    store
+        .checkpoint_in_background()
+        .expect("child checkpointer");
     let writer = RecordWriter::spawn(store, WriterConfig::default()).expect("child spawn");
     let mut last = 0;
     for id in 1..=20 {
