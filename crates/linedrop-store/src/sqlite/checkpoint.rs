@@ -23,16 +23,19 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
 
-/// Commits between two background passes. At low rates a commit adds two or three pages, so
-/// this checkpoints about as often as SQLite's default of 1,000 pages; a larger batch adds
-/// more, and so a pass copies more, which costs nobody's commit.
-pub(crate) const COMMITS_PER_PASS: u64 = 256;
+/// Commits between two background passes: at low rates a commit adds two or three pages,
+/// so a pass copies a few hundred. Often, because the log restarts (and stays small) only
+/// when a pass ends before the next commit, and a large log is dear: SQLite's log index
+/// finds a page by probing past every earlier frame of it, and the rows' last pages are in
+/// nearly every commit (callgrind at 100 calls/s: passes every 256 commits let the log reach
+/// thousands of frames, and `walIndexAppend` cost 10,000 more instructions a call).
+pub(crate) const COMMITS_PER_PASS: u64 = 64;
 
 /// The log size, in frames (pages), past which the writer checkpoints itself: the background
 /// passes have not let the log restart since it was 64 MiB (4 KiB pages). That checkpoint
 /// costs the commit path two syncs; at 3,000 calls/s the log grows by about 3,400 frames a
-/// second, so this makes it one pause every few seconds (measured: a 16 MiB bound made it
-/// one a second, and its records showed in the p99).
+/// second under a steady stream, so this makes it one pause every few seconds (at 3,000
+/// calls/s a 16 MiB bound showed more records over 5 ms).
 pub(crate) const CATCH_UP_FRAMES: i64 = 16_384;
 
 /// Commits without a background pass beginning after which the writer checkpoints itself
@@ -45,6 +48,9 @@ struct State {
     commits: u64,
     /// The last pass found the log past [`CATCH_UP_FRAMES`]: the writer should catch up.
     behind: bool,
+    /// The writer is checkpointing: no pass starts meanwhile, so the writer's never finds
+    /// the checkpoint lock taken by one.
+    catching_up: bool,
     /// The store is being dropped.
     stop: bool,
 }
@@ -100,20 +106,25 @@ impl Checkpointer {
     }
 
     /// Counts a commit, waking the thread every [`COMMITS_PER_PASS`]. True when the writer
-    /// should checkpoint now, itself ([`Checkpointer::catch_up`]).
+    /// should checkpoint now, itself: it must then call [`Checkpointer::catch_up`], which
+    /// lets the thread's passes resume.
     pub(crate) fn committed(&self) -> bool {
         let mut state = lock(&self.shared.state);
         state.commits += 1;
-        if state.commits >= COMMITS_PER_PASS {
-            self.shared.wake.notify_one();
-        }
-        if state.commits >= STALLED_COMMITS {
+        let stalled = state.commits >= STALLED_COMMITS;
+        if stalled {
             // Counted again from here, so a writer whose catch-up keeps failing (BUSY: the
             // thread is mid-pass after all) retries every STALLED_COMMITS, not every commit.
             state.commits = COMMITS_PER_PASS;
+        }
+        if std::mem::take(&mut state.behind) || stalled {
+            state.catching_up = true;
             return true;
         }
-        std::mem::take(&mut state.behind)
+        if state.commits >= COMMITS_PER_PASS {
+            self.shared.wake.notify_one();
+        }
+        false
     }
 
     /// The writer's own checkpoint on its connection `conn`, between two commits, so that
@@ -123,6 +134,8 @@ impl Checkpointer {
     /// count of commits asks again.
     pub(crate) fn catch_up(&self, conn: &Connection) {
         let _ = passive(conn);
+        lock(&self.shared.state).catching_up = false;
+        self.shared.wake.notify_one();
     }
 }
 
@@ -166,7 +179,9 @@ fn run(conn: &Connection, shared: &Shared) {
             let state = lock(&shared.state);
             let mut state = shared
                 .wake
-                .wait_while(state, |s| !s.stop && s.commits < COMMITS_PER_PASS)
+                .wait_while(state, |s| {
+                    !s.stop && (s.commits < COMMITS_PER_PASS || s.behind || s.catching_up)
+                })
                 .unwrap_or_else(PoisonError::into_inner);
             if state.stop {
                 return;
