@@ -79,9 +79,14 @@ async fn wait_for_signal() {
 }
 
 fn init_logs(json: bool) {
+    // Colours only for a person at a terminal. In a file or a journal the escape codes are
+    // noise, and painting each field's name was over half the cost of the per-call
+    // "call ended" line (callgrind: nu_ansi_term, 5.7 of its 10.2 M instructions per 600).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     if json {
         builder.json().init();
     } else {
