@@ -6,8 +6,10 @@
 //! 1. Open the store; [`Store::close_orphans`] completes the records of calls the last
 //!    run lost (origin `network`, cause `restart`), and [`Store::max_call_id`] says where
 //!    the new id space starts, so ids never repeat across restarts.
-//! 2. Hand the store to a [`RecordWriter`]. For each `RecordUpdate` the engine yields,
-//!    [`RecordWriter::send`] it with the line's address; it never blocks.
+//! 2. Move its checkpoints to a thread of their own ([`SqliteStore::checkpoint_in_background`]),
+//!    so no commit waits for one, and hand the store to a [`RecordWriter`]. For each
+//!    `RecordUpdate` the engine yields, [`RecordWriter::send`] it with the line's address;
+//!    it never blocks.
 //! 3. Answer queries from a second [`SqliteStore`] on the same file (WAL readers do not
 //!    wait for the writer).
 //! 4. At shutdown, [`RecordWriter::close`] commits everything and joins the thread.
@@ -23,6 +25,7 @@
 //! let lost = store.close_orphans(SystemTime::UNIX_EPOCH + Duration::from_secs(1))?;
 //! let first_id = store.max_call_id()?.map_or(1, |id| id + 1);
 //! # let _ = (lost, first_id);
+//! store.checkpoint_in_background()?;
 //! let writer = RecordWriter::spawn(store, WriterConfig::default())?;
 //! // ... writer.send(update, line_address) for each engine.poll_record() ...
 //! writer.close()?;
