@@ -93,6 +93,10 @@ pub struct StoreSection {
     pub path: PathBuf,
     /// Completed records older than this many days are purged (0 keeps them forever).
     pub retention_days: u64,
+    /// How long the record writer waits after a record for others to share its commit
+    /// (group commit): adds at most this to the time to a durable record, and under load
+    /// saves most of each record's commit cost. 0 commits every record at once.
+    pub commit_linger_ms: u64,
 }
 
 impl Default for StoreSection {
@@ -100,6 +104,7 @@ impl Default for StoreSection {
         Self {
             path: PathBuf::from("linedrop.db"),
             retention_days: 0,
+            commit_linger_ms: 2,
         }
     }
 }
@@ -299,6 +304,11 @@ impl Config {
         if self.api.replay_window == 0 {
             return invalid("api.replay_window".into(), "must be at least 1".into());
         }
+        if self.store.commit_linger_ms > 1_000 {
+            // Every record waits up to this long to be durable: past a second it is a
+            // mistake, not a tuning.
+            return invalid("store.commit_linger_ms".into(), "must be 0-1000".into());
+        }
         let mut names = BTreeSet::new();
         for (i, line) in self.lines.iter().enumerate() {
             let key = |k: &str| format!("lines[{i}].{k}");
@@ -455,6 +465,17 @@ mod tests {
         assert!(e.contains("udpp"), "{e}");
         let e = parse("[sip]\nt1_ms = 0\n").unwrap_err().to_string();
         assert!(e.contains("sip.t1_ms"), "{e}");
+        let e = parse("[store]\ncommit_linger_ms = 5000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("store.commit_linger_ms"), "{e}");
+        assert_eq!(
+            parse("[store]\ncommit_linger_ms = 0\n")
+                .unwrap()
+                .store
+                .commit_linger_ms,
+            0
+        );
         let e = parse("[[lines]]\nname = \"a\"\naddress = \"tel:1\"\n")
             .unwrap_err()
             .to_string();

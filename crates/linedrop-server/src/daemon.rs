@@ -124,7 +124,13 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let reader = SqliteStore::open(&config.store.path)?;
     // Checkpoints on their own thread, so no commit (and no BYE's record) waits for one.
     store.checkpoint_in_background()?;
-    let writer = Arc::new(RecordWriter::spawn(store, WriterConfig::default())?);
+    let writer = Arc::new(RecordWriter::spawn(
+        store,
+        WriterConfig {
+            linger: Duration::from_millis(config.store.commit_linger_ms),
+            ..WriterConfig::default()
+        },
+    )?);
 
     let mut dcfg = DriverConfig::new(config.sip.udp);
     dcfg.tcp = config.sip.tcp;

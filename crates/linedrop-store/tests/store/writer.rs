@@ -1,7 +1,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use linedrop_core::{CallId, Cause, Origin};
 use linedrop_store::{
@@ -24,6 +24,7 @@ fn gated(max_batch: usize) -> (WriterConfig, mpsc::Sender<()>) {
                 let _ = gate.recv_timeout(DEADLINE);
             }
         })),
+        ..WriterConfig::default()
     };
     (config, open)
 }
@@ -56,6 +57,26 @@ fn a_burst_commits_in_few_transactions_and_flush_makes_it_durable() {
 }
 
 #[test]
+fn with_a_linger_a_record_waits_for_company_and_shares_one_commit() {
+    let config = WriterConfig {
+        linger: Duration::from_secs(1),
+        ..WriterConfig::default()
+    };
+    let writer =
+        RecordWriter::spawn(SqliteStore::open_in_memory().expect("open"), config).expect("spawn");
+    let first = writer.send_record(created(1, at(1))).expect("send");
+    // The writer sleeps a whole linger after the first record: it cannot be durable yet.
+    assert!(!writer.wait_durable(first, Duration::from_millis(100)));
+    for id in 2..=50 {
+        writer.send_record(created(id, at(id))).expect("send");
+    }
+    writer.flush().expect("flush");
+    let stats = writer.stats();
+    assert_eq!((stats.committed, stats.batches), (50, 1), "{stats:?}");
+    writer.close().expect("close");
+}
+
+#[test]
 fn commit_notices_name_the_completed_calls() {
     let (notices, seen) = mpsc::channel::<(u64, Vec<CallId>)>();
     let config = WriterConfig {
@@ -63,6 +84,7 @@ fn commit_notices_name_the_completed_calls() {
         on_commit: Some(Box::new(move |c: &Commit<'_>| {
             let _ = notices.send((c.through, c.completed.to_vec()));
         })),
+        ..WriterConfig::default()
     };
     let writer =
         RecordWriter::spawn(SqliteStore::open_in_memory().expect("open"), config).expect("spawn");
@@ -205,6 +227,7 @@ fn a_dead_writer_refuses_sends_and_fails_flush() {
         on_commit: Some(Box::new(|_: &Commit<'_>| {
             panic!("callback bug (expected in test)")
         })),
+        ..WriterConfig::default()
     };
     let writer =
         RecordWriter::spawn(SqliteStore::open_in_memory().expect("open"), config).expect("spawn");
