@@ -30,7 +30,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 pub fn run(t: &Target, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } => unreachable!("serve is not a client command"),
+        Command::Serve { .. } | Command::BenchDial(_) => {
+            unreachable!("serve and bench-dial are not client commands")
+        }
         Command::Call { uri, line, hold } => call(t, &uri, line, hold),
         Command::Calls => {
             let v = t.request("GET", "/v1/calls", None)?;

@@ -3,6 +3,7 @@
 //! The clap types below hold only what the user typed (ripgrep's low/high split); `Target`
 //! resolves the API address and token from flags, environment and the token file.
 
+mod bench_dial;
 mod client;
 mod commands;
 mod serve;
@@ -106,6 +107,11 @@ enum Command {
         #[arg(long)]
         since: Option<u64>,
     },
+    /// Benchmark tool: place calls at a fixed rate through the Rust API (the daemon's
+    /// engine, SIP driver and record writer, without HTTP), hold, drop and release each,
+    /// and print the counts. Used by bench/run.sh; not for production traffic.
+    #[command(hide = true)]
+    BenchDial(bench_dial::Args),
     /// List call records.
     Records {
         /// Print JSON instead of a table.
@@ -127,6 +133,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { json_logs } => serve::run(cli.config, json_logs),
+        Command::BenchDial(args) => bench_dial::run(cli.db, args),
         command => {
             let target = client::Target::resolve(
                 cli.api.as_deref(),
