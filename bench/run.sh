@@ -8,9 +8,12 @@
 #   bench/run.sh soak CALLS RATE        RSS at warm-up, middle and end; ledger at the end
 #   bench/run.sh --check                every mode, tiny: proves the script works (CI)
 #
-# TARGET: linedrop-udp | linedrop-tcp | sipp-uas | sipp-uas-tcp | rsip-uas
-# The load generator is always SIPp's built-in `uac`; every address is 127.0.0.1. Each
-# result is printed as one line starting with RESULT.
+# TARGET (inbound: SIPp's built-in `uac` calls it): linedrop-udp | linedrop-tcp | sipp-uas |
+#   sipp-uas-tcp | rsip-uas
+# TARGET (outbound, rate and cpu only: it calls SIPp's built-in `uas`): linedrop-out
+#   (`linedrop bench-dial`, the daemon's engine/driver/records driven through the Rust API) |
+#   sipp-uac-out (SIPp's `uac`: the floor)
+# Every address is 127.0.0.1. Each result is printed as one line starting with RESULT.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 LINEDROP_BIN="${LINEDROP_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/linedrop}"
@@ -119,9 +122,9 @@ ledger() { curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT
 quiescent() { ledger | grep -o '"quiescent": *[a-z]*' | grep -o '[a-z]*$'; }
 
 # ---- the load generator --------------------------------------------------------------------
-stat_col() { # COLUMN: its last value in SIPp's stat CSV
+stat_col() { # COLUMN [FILE]: its last value in SIPp's stat CSV (default: the uac's)
     awk -F';' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i; next} k{v=$k} END{print v+0}' \
-        "$WORK/stat.csv"
+        "${2:-$WORK/stat.csv}"
 }
 
 uac() { # TRANSPORT RATE CALLS [extra sipp args]: runs SIPp's uac to the end; sets SUCC FAIL RETR RC
@@ -145,12 +148,81 @@ uac() { # TRANSPORT RATE CALLS [extra sipp args]: runs SIPp's uac to the end; se
 }
 
 probe() { # TARGET RATE -> 0 if clean
+    case "$1" in *-out) probe_out "$@"; return ;; esac
     start_sut "$1"
     uac "$(transport_of "$1")" "$2" $(( $2 * PROBE_S ))
     stop_sut
     log "probe $1 rate=$2 achieved=$ACHIEVED rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR"
     [ "$RC" = 0 ] && [ "$FAIL" = 0 ] && [ "$RETR" = 0 ] && [ "$SUCC" = $(( $2 * PROBE_S )) ] &&
         [ "$ACHIEVED" -ge $(( $2 * 95 / 100 )) ]   # placed within 5 % of the time asked
+}
+
+# ---- outbound: the target calls SIPp's uas ------------------------------------------------
+# SIPp's uas answers on SUT_PORT and exits by itself after CALLS calls; the caller (the
+# target) binds UAC_PORT. CPU_S is set to the caller's user+sys CPU seconds (bash `time`
+# around the whole process: start-up and the wait for quiescence included).
+callee_start() { # CALLS
+    rm -f "$WORK/uas.csv"
+    sipp -sn uas -i 127.0.0.1 -p "$SUT_PORT" -t u1 -m "$1" -buff_size $BUF -nostdin \
+        -timeout "$(( $1 / 100 + HOLD_MS / 1000 + 60 ))s" -trace_stat -stf "$WORK/uas.csv" -fd 1 \
+        >"$WORK/uas.out" 2>&1 </dev/null &
+    SUT_PID=$!
+    wait_port udp "$SUT_PORT"
+}
+
+callee_end() { # waits for the uas to exit (bounded); sets UAS_FAIL UAS_RETR
+    local i
+    for i in $(seq 1 100); do kill -0 "$SUT_PID" 2>/dev/null || break; sleep 0.1; done
+    stop_sut
+    UAS_FAIL=$(stat_col 'FailedCall(C)' "$WORK/uas.csv")
+    UAS_RETR=$(stat_col 'Retransmissions(C)' "$WORK/uas.csv")
+}
+
+caller() { # TARGET RATE CALLS QUIESCE_S: runs the caller to the end; sets SUCC FAIL RETR RC ACHIEVED CPU_S
+    local rate="$2" calls="$3" quiesce="$4" t
+    TIMEFORMAT='%U %S'
+    case "$1" in
+        linedrop-out)
+            rm -f "$WORK"/out.db*
+            set +e
+            { time RUST_LOG="${RUST_LOG:-warn}" "$LINEDROP_BIN" --db "$WORK/out.db" bench-dial \
+                --to "sip:service@127.0.0.1:$SUT_PORT" --sip "127.0.0.1:$UAC_PORT" \
+                --calls "$calls" --rate "$rate" --hold-ms "$HOLD_MS" --socket-buffer $BUF \
+                --t1-ms "${T1_MS:-500}" --t4-ms "${T4_MS:-5000}" --quiesce-s "$quiesce" \
+                >"$WORK/dial.out" 2>"$WORK/dial.err" ; } 2>"$WORK/time.out"
+            RC=$?
+            set -e
+            local line; line=$(grep '^bench-dial:' "$WORK/dial.out" || echo none)
+            field() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+            SUCC=$(field connected); FAIL=$(field failed); RETR=$(field retransmissions)
+            ACHIEVED=$(field achieved_cps); OUT_RECORDS=$(field records); OUT_QUIESCENT=$(field quiescent)
+            [ -n "$SUCC" ] || { SUCC=0; FAIL=$calls; RETR=0; ACHIEVED=0; cat "$WORK/dial.err" >&2; } ;;
+        sipp-uac-out)
+            { time uac u1 "$rate" "$calls" ; } 2>"$WORK/time.out" ;;
+        *) echo "unknown outbound target $1" >&2; return 2 ;;
+    esac
+    CPU_S=$(awk '{print $1 + $2}' "$WORK/time.out")
+}
+
+probe_out() { # TARGET RATE -> 0 if clean
+    local calls=$(( $2 * PROBE_S ))
+    callee_start "$calls"
+    # A rate probe does not wait out the transactions' 64*T1 linger (cpu mode and --check do).
+    caller "$1" "$2" "$calls" 0
+    callee_end
+    log "probe $1 rate=$2 achieved=$ACHIEVED rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR uas_failed=$UAS_FAIL uas_retrans=$UAS_RETR"
+    [ "$RC" = 0 ] && [ "$FAIL" = 0 ] && [ "$RETR" = 0 ] && [ "$SUCC" = "$calls" ] &&
+        [ "$UAS_FAIL" = 0 ] && [ "$UAS_RETR" = 0 ] && [ "${ACHIEVED%.*}" -ge $(( $2 * 95 / 100 )) ]
+}
+
+mode_cpu_out() { # TARGET RATE SECONDS: the caller's CPU per call
+    local rate="$2" calls=$(( $2 * $3 ))
+    callee_start "$calls"
+    caller "$1" "$rate" "$calls" 60
+    callee_end
+    awk -v c="$CPU_S" -v n="$SUCC" -v t="$1" -v r="$rate" -v f="$FAIL" -v rt="$RETR" -v ur="$UAS_RETR" \
+        -v q="${OUT_QUIESCENT:-n/a}" -v rec="${OUT_RECORDS:-n/a}" \
+        'BEGIN{printf "RESULT cpu target=%s rate=%d calls=%d failed=%d retrans=%d uas_retrans=%d records=%s quiescent=%s cpu_s=%.2f us_per_call=%.1f\n", t, r, n, f, rt, ur, rec, q, c, (n ? c/n*1e6 : 0)}'
 }
 
 # ---- modes ---------------------------------------------------------------------------------
@@ -169,6 +241,7 @@ mode_rate() { # TARGET
 
 mode_cpu() { # TARGET RATE SECONDS
     local rate="${2:-1000}" secs="${3:-60}"
+    case "$1" in *-out) mode_cpu_out "$1" "$rate" "$secs"; return ;; esac
     start_sut "$1"
     local t0; t0=$(cpu_ticks "$SUT_PID")
     uac "$(transport_of "$1")" "$rate" $(( rate * secs ))
@@ -260,6 +333,10 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
         PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate linedrop-udp
         PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate sipp-uas
         HOLD_MS=100 mode_cpu linedrop-tcp 50 2
+        PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate linedrop-out
+        PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate sipp-uac-out
+        HOLD_MS=100 T4_MS=100 mode_cpu linedrop-out 50 2
+        HOLD_MS=100 mode_cpu sipp-uac-out 50 2
         MEM_RATE=100 mode_mem linedrop-udp 100
         HOLD_MS=100 mode_durable 50 2
         HOLD_MS=100 mode_soak 200 100
@@ -268,10 +345,14 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
     grep -q 'rate target=linedrop-udp max_clean_cps=[1-9]' "$out" || { echo "check: rate linedrop" >&2; bad=1; }
     grep -q 'rate target=sipp-uas max_clean_cps=[1-9]' "$out" || { echo "check: rate sipp" >&2; bad=1; }
     grep -q 'cpu target=linedrop-tcp rate=50 calls=100 failed=0' "$out" || { echo "check: cpu" >&2; bad=1; }
+    grep -q 'rate target=linedrop-out max_clean_cps=[1-9]' "$out" || { echo "check: rate linedrop-out" >&2; bad=1; }
+    grep -q 'rate target=sipp-uac-out max_clean_cps=[1-9]' "$out" || { echo "check: rate sipp-uac-out" >&2; bad=1; }
+    grep -q 'cpu target=linedrop-out rate=50 calls=100 failed=0 retrans=0 uas_retrans=0 records=100 quiescent=true' "$out" || { echo "check: cpu linedrop-out" >&2; bad=1; }
+    grep -q 'cpu target=sipp-uac-out rate=50 calls=100 failed=0' "$out" || { echo "check: cpu sipp-uac-out" >&2; bad=1; }
     grep -q 'mem target=linedrop-udp calls=100 established=100 ' "$out" || { echo "check: mem" >&2; bad=1; }
     grep -q 'durable rate=50 records=100 failed=0' "$out" || { echo "check: durable" >&2; bad=1; }
     grep -q 'soak calls=200 .* failed=0 .* quiescent=true completed_records=200' "$out" || { echo "check: soak" >&2; bad=1; }
-    [ "$bad" = 0 ] && echo "bench: 6 passed, 0 failed"
+    [ "$bad" = 0 ] && echo "bench: 10 passed, 0 failed"
     return "$bad"
 }
 
@@ -282,5 +363,5 @@ case "${1:-}" in
     durable) mode_durable "$2" "${3:-30}" ;;
     soak) mode_soak "$2" "$3" ;;
     --check) mode_check ;;
-    *) sed -n '2,13p' "$0"; exit 2 ;;
+    *) sed -n '2,16p' "$0"; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Medians of the RESULT lines in FILE (from bench/all.sh), per label, mode and target.
+# Medians of the RESULT lines in FILE (from bench/all.sh), per label, mode and target
+# (outbound targets, linedrop-out and sipp-uac-out, are rate and cpu lines like the others).
 #   bench/summarize.sh FILE
 set -euo pipefail
 awk '
