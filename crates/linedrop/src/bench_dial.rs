@@ -12,7 +12,9 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use linedrop_core::{AppId, CallHandle, CallState, Hangup, LineId, Release};
 use linedrop_server::config::{AppSection, LineSection};

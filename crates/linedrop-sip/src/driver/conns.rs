@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
@@ -14,9 +16,13 @@ use super::DriverConfig;
 use crate::transaction::Wire;
 use crate::ua::{ConnId, Peer};
 
-/// Messages queued per connection (while connecting, or while the peer reads slowly). A
-/// connection whose queue is full is stuck: it is closed rather than left to grow.
-const QUEUE_PER_CONN: usize = 256;
+/// Bytes queued per connection and not yet written (while connecting, or while the peer
+/// reads slowly). A connection that would exceed it is stuck: it is closed rather than left to
+/// grow. Generous on purpose: one connection may carry every call of a peer (SIPp's does),
+/// and a burst of answers while the writer task waits for a core must not close it; a peer
+/// that stopped reading is closed by the writer's stall timeout
+/// ([`DriverConfig::tcp_write_stall_timeout`]) long before it fills this.
+const QUEUE_BYTES_PER_CONN: usize = 4 * 1024 * 1024;
 
 /// The shortest interval between idle sweeps.
 const MIN_SWEEP: Duration = Duration::from_millis(10);
@@ -35,8 +41,11 @@ pub(crate) enum SendError {
 struct Conn {
     /// The remote address.
     addr: SocketAddr,
-    /// The writer's queue (until connected, the connect task holds its receiver).
-    queue: mpsc::Sender<Wire>,
+    /// The writer's queue (until connected, the connect task holds its receiver). Unbounded
+    /// in messages: `queued` bounds it in bytes.
+    queue: mpsc::UnboundedSender<Wire>,
+    /// Bytes in `queue` and not yet written (the writer subtracts what it wrote).
+    queued: Arc<AtomicUsize>,
     /// Dropping it stops the reader, or the connect attempt.
     _stop: oneshot::Sender<()>,
     /// False while an outbound connect is in progress (the user agent has not been told).
@@ -110,14 +119,18 @@ impl Conns {
             },
         };
         let conn = self.by_id.get_mut(&id).ok_or(SendError::Gone)?;
-        match conn.queue.try_send(bytes) {
+        let len = bytes.len();
+        if conn.queued.load(Ordering::Relaxed) + len > QUEUE_BYTES_PER_CONN {
+            return Err(SendError::Stuck(id));
+        }
+        conn.queued.fetch_add(len, Ordering::Relaxed);
+        match conn.queue.send(bytes) {
             Ok(()) => {
                 conn.last_active = now;
                 Ok(())
             }
-            Err(mpsc::error::TrySendError::Full(_)) => Err(SendError::Stuck(id)),
             // The writer failed; its Closed event is on the way.
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Gone),
+            Err(_) => Err(SendError::Gone),
         }
     }
 
@@ -173,16 +186,18 @@ impl Conns {
         now: Instant,
         addr: SocketAddr,
         open: bool,
-    ) -> (ConnIo, mpsc::Receiver<Wire>, oneshot::Receiver<()>) {
+    ) -> (ConnIo, tcp::Queue, oneshot::Receiver<()>) {
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        let (queue, queue_rx) = mpsc::channel(QUEUE_PER_CONN);
+        let (queue, queue_rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let (stop, stop_rx) = oneshot::channel();
         self.by_id.insert(
             id,
             Conn {
                 addr,
                 queue,
+                queued: queued.clone(),
                 _stop: stop,
                 open,
                 last_active: now,
@@ -196,7 +211,12 @@ impl Conns {
             conn: id,
             events: self.events.clone(),
             max_message_size: self.config.max_message_size,
+            write_stall_timeout: self.config.tcp_write_stall_timeout,
         };
-        (io, queue_rx, stop_rx)
+        let queue = tcp::Queue {
+            rx: queue_rx,
+            queued,
+        };
+        (io, queue, stop_rx)
     }
 }

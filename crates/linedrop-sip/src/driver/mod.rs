@@ -110,6 +110,10 @@ pub struct DriverConfig {
     /// How long an outbound TCP connect may take before its transmits fail. Loopback refuses
     /// at once; a silent host would otherwise hold the queued messages for minutes.
     pub tcp_connect_timeout: Duration,
+    /// A TCP connection whose writer has made no progress for this long, with messages
+    /// waiting, is closed: its peer has stopped reading. (A burst to a peer that reads only
+    /// queues; the queue is bounded in bytes, generously.)
+    pub tcp_write_stall_timeout: Duration,
     /// The largest message a TCP stream may frame; larger ones are skipped (and answered by
     /// the user agent when answerable). Should equal the user agent's `max_message_size`.
     pub max_message_size: usize,
@@ -117,7 +121,8 @@ pub struct DriverConfig {
 
 impl DriverConfig {
     /// UDP on `udp`, no TCP listener, OS buffer sizes, 32 s idle timeout (the longest a
-    /// transaction waits for a response over TCP is 64·T1 = 32 s), 5 s connect timeout.
+    /// transaction waits for a response over TCP is 64·T1 = 32 s), 5 s connect timeout, 10 s
+    /// write stall timeout.
     pub fn new(udp: SocketAddr) -> Self {
         Self {
             udp,
@@ -125,6 +130,7 @@ impl DriverConfig {
             socket_buffer: None,
             tcp_idle_timeout: Duration::from_secs(32),
             tcp_connect_timeout: Duration::from_secs(5),
+            tcp_write_stall_timeout: Duration::from_secs(10),
             max_message_size: crate::message::DEFAULT_MAX_MESSAGE_SIZE,
         }
     }

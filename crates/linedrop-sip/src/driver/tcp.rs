@@ -8,6 +8,8 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,6 +70,18 @@ pub(crate) struct ConnIo {
     pub(crate) events: mpsc::Sender<TcpEvent>,
     /// The framer's size limit.
     pub(crate) max_message_size: usize,
+    /// How long the writer may make no progress, with messages waiting, before it gives up.
+    pub(crate) write_stall_timeout: Duration,
+}
+
+/// The writer's end of a connection's queue.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    /// The messages, in order.
+    pub(crate) rx: mpsc::UnboundedReceiver<Wire>,
+    /// Bytes queued and not yet written, shared with the engine task's entry (which bounds
+    /// it); the writer subtracts each message once it is written.
+    pub(crate) queued: Arc<AtomicUsize>,
 }
 
 /// Accepts connections until the engine task aborts it or goes away.
@@ -90,12 +104,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, events: mpsc::Sender<TcpE
 }
 
 /// Starts the reader and the writer of an established connection.
-pub(crate) fn start(
-    io: ConnIo,
-    stream: TcpStream,
-    queue: mpsc::Receiver<Wire>,
-    stop: oneshot::Receiver<()>,
-) {
+pub(crate) fn start(io: ConnIo, stream: TcpStream, queue: Queue, stop: oneshot::Receiver<()>) {
     // Nagle would hold back a small request while the previous one is unacknowledged.
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
@@ -109,7 +118,7 @@ pub(crate) async fn connect(
     io: ConnIo,
     addr: SocketAddr,
     timeout: Duration,
-    queue: mpsc::Receiver<Wire>,
+    queue: Queue,
     mut stop: oneshot::Receiver<()>,
 ) {
     let attempt = tokio::time::timeout(timeout, TcpStream::connect(addr));
@@ -180,16 +189,38 @@ async fn forward_messages(io: &ConnIo, framer: &mut Framer) -> Result<(), Option
 }
 
 /// Writes queued messages in order until the queue closes (then shuts the write side down,
-/// which the peer sees as a close) or a write fails.
-async fn writer(io: ConnIo, mut write: OwnedWriteHalf, mut queue: mpsc::Receiver<Wire>) {
-    while let Some(bytes) = queue.recv().await {
-        if let Err(e) = write.write_all(&bytes).await {
+/// which the peer sees as a close), a write fails, or no byte could be written for the stall
+/// timeout (the peer stopped reading).
+async fn writer(io: ConnIo, mut write: OwnedWriteHalf, mut queue: Queue) {
+    while let Some(bytes) = queue.rx.recv().await {
+        if let Err(e) = write_within(&mut write, &bytes, io.write_stall_timeout).await {
             let _ = io
                 .events
                 .send(TcpEvent::Closed(io.conn, CloseReason::Write(e)))
                 .await;
             return;
         }
+        queue.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
     }
     let _ = write.shutdown().await;
+}
+
+/// `write_all`, failing with `TimedOut` when one write makes no progress for `stall`: a peer
+/// that reads slowly keeps the connection; one that stopped reading does not.
+async fn write_within(write: &mut OwnedWriteHalf, bytes: &[u8], stall: Duration) -> io::Result<()> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match tokio::time::timeout(stall, write.write(rest)).await {
+            Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(Ok(n)) => rest = rest.get(n..).unwrap_or_default(),
+            Ok(Err(e)) => return Err(e),
+            Err(_elapsed) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no write progress for {stall:?}: the peer is not reading"),
+                ))
+            }
+        }
+    }
+    Ok(())
 }
