@@ -179,8 +179,9 @@ callee_end() { # waits for the uas to exit (bounded); sets UAS_FAIL UAS_RETR
 }
 
 caller() { # TARGET RATE CALLS QUIESCE_S: runs the caller to the end; sets SUCC FAIL RETR RC ACHIEVED CPU_S
-    local rate="$2" calls="$3" quiesce="$4" t
+    local rate="$2" calls="$3" quiesce="$4"
     TIMEFORMAT='%U %S'
+    OUT_RECORDS=n/a; OUT_QUIESCENT=n/a   # linedrop's alone (SIPp keeps no records)
     case "$1" in
         linedrop-out)
             rm -f "$WORK"/out.db*
@@ -221,7 +222,7 @@ mode_cpu_out() { # TARGET RATE SECONDS: the caller's CPU per call
     caller "$1" "$rate" "$calls" 60
     callee_end
     awk -v c="$CPU_S" -v n="$SUCC" -v t="$1" -v r="$rate" -v f="$FAIL" -v rt="$RETR" -v ur="$UAS_RETR" \
-        -v q="${OUT_QUIESCENT:-n/a}" -v rec="${OUT_RECORDS:-n/a}" \
+        -v q="$OUT_QUIESCENT" -v rec="$OUT_RECORDS" \
         'BEGIN{printf "RESULT cpu target=%s rate=%d calls=%d failed=%d retrans=%d uas_retrans=%d records=%s quiescent=%s cpu_s=%.2f us_per_call=%.1f\n", t, r, n, f, rt, ur, rec, q, c, (n ? c/n*1e6 : 0)}'
 }
 
