@@ -154,8 +154,15 @@ impl Outbox {
         self.out.push_back(o);
     }
 
+    /// The next output. The queue's buffer is freed once drained: a transaction spends
+    /// most of its life (64·T1 after its call) with nothing to say, and a kept buffer
+    /// would cost more than the few allocations of its busy moments.
     fn pop(&mut self) -> Option<TsxOutput> {
-        self.out.pop_front()
+        let o = self.out.pop_front();
+        if self.out.is_empty() && self.out.capacity() > 0 {
+            self.out = std::collections::VecDeque::new();
+        }
+        o
     }
 }
 
@@ -182,5 +189,16 @@ pub(crate) mod tests {
 
     pub(crate) fn drain(out: &mut Outbox) -> Vec<TsxOutput> {
         std::iter::from_fn(|| out.pop()).collect()
+    }
+
+    #[test]
+    fn a_drained_outbox_keeps_no_buffer() {
+        let mut out = Outbox::default();
+        out.push(TsxOutput::Transmit(wire("a")));
+        out.push(TsxOutput::Terminated);
+        assert_eq!(out.pop(), Some(TsxOutput::Transmit(wire("a"))));
+        assert!(out.out.capacity() > 0, "not drained yet");
+        assert_eq!(drain(&mut out), vec![TsxOutput::Terminated]);
+        assert_eq!(out.out.capacity(), 0);
     }
 }

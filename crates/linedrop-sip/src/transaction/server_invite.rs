@@ -13,7 +13,9 @@ pub struct InviteServer {
     cfg: TimerConfig,
     reliable: bool,
     /// The last response sent, resent when the INVITE is retransmitted (Proceeding,
-    /// Completed) and by Timer G (Completed; Accepted until the ACK).
+    /// Completed) and by Timer G (Completed; Accepted until the ACK). Dropped once nothing
+    /// can resend it (the ACK came, or the dialog ended first): Accepted then only absorbs
+    /// retransmitted INVITEs until Timer L (RFC 6026 §8.7), and Confirmed only ACKs.
     last: Option<Wire>,
     /// The next Timer G interval.
     g_interval: Duration,
@@ -88,6 +90,7 @@ impl InviteServer {
                 self.timers.stop(Timer::G);
                 self.timers.stop(Timer::H);
                 self.state = TsxState::Confirmed;
+                self.last = None;
                 let i = if self.reliable {
                     Duration::ZERO
                 } else {
@@ -99,6 +102,7 @@ impl InviteServer {
             TsxState::Accepted if !self.acked => {
                 self.acked = true;
                 self.timers.stop(Timer::G);
+                self.last = None;
                 Verdict::Deliver
             }
             _ => Verdict::Absorb,
@@ -112,6 +116,7 @@ impl InviteServer {
         if self.state == TsxState::Accepted {
             self.acked = true;
             self.timers.stop(Timer::G);
+            self.last = None;
         }
     }
 
@@ -153,6 +158,7 @@ impl InviteServer {
 
     fn terminate(&mut self) {
         self.timers.clear();
+        self.last = None;
         self.state = TsxState::Terminated;
         self.out.push(TsxOutput::Terminated);
     }
@@ -249,6 +255,39 @@ mod tests {
         );
         s.handle_timeout(now + cfg.t1x64());
         assert_eq!(drain(&mut s.out), vec![TsxOutput::Terminated]);
+    }
+
+    #[test]
+    fn the_response_is_dropped_once_nothing_can_resend_it() {
+        let now = t0();
+        let cfg = fast();
+        let mut s = InviteServer::new(cfg, false);
+        s.respond(now, 200, wire("200"));
+        assert!(s.last.is_some(), "Timer G resends the 2xx until the ACK");
+        s.on_ack(now);
+        assert!(s.last.is_none(), "acknowledged: Accepted only absorbs");
+        assert_eq!(s.state(), TsxState::Accepted);
+
+        let mut s = InviteServer::new(cfg, false);
+        s.respond(now, 200, wire("200"));
+        s.abandon();
+        assert!(
+            s.last.is_none(),
+            "the dialog ended: nothing resends the 2xx"
+        );
+
+        let mut s = InviteServer::new(cfg, false);
+        s.respond(now, 486, wire("486"));
+        s.on_retransmit();
+        assert_eq!(
+            drain(&mut s.out).last(),
+            Some(&TsxOutput::Transmit(wire("486"))),
+            "Completed resends the final response"
+        );
+        s.on_ack(now);
+        assert!(s.last.is_none(), "Confirmed only absorbs ACKs");
+        assert_eq!(s.on_retransmit(), Verdict::Absorb);
+        assert!(drain(&mut s.out).is_empty());
     }
 
     #[test]

@@ -31,8 +31,6 @@ pub enum Timer {
     M,
 }
 
-const COUNT: usize = 12;
-
 impl Timer {
     fn index(self) -> usize {
         self as usize
@@ -79,28 +77,50 @@ impl TimerConfig {
     }
 }
 
-/// One deadline per timer.
+/// The armed timers and their deadlines. No machine arms more than two at once (A and B,
+/// E and F, G and H, G and L), so a few slots replace one per timer: a transaction lives
+/// 64·T1 after its call, and a table of all twelve would cost 192 bytes in each.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TimerTable([Option<Instant>; COUNT]);
+pub(crate) struct TimerTable([Option<(Instant, Timer)>; SLOTS]);
+
+/// One more slot than any machine needs.
+const SLOTS: usize = 3;
 
 impl TimerTable {
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.0[timer.index()] = Some(at);
+        let slot = match self
+            .0
+            .iter()
+            .position(|s| s.is_some_and(|(_, t)| t == timer))
+        {
+            Some(i) => Some(i),
+            None => self.0.iter().position(Option::is_none),
+        };
+        // Invariant: every machine arms at most two timers at once (see above), so a slot
+        // is always free.
+        let i = slot.expect("a transaction arms at most two timers at once");
+        self.0[i] = Some((at, timer));
     }
 
     pub(crate) fn stop(&mut self, timer: Timer) {
-        self.0[timer.index()] = None;
+        for s in &mut self.0 {
+            if s.is_some_and(|(_, t)| t == timer) {
+                *s = None;
+            }
+        }
     }
 
     pub(crate) fn clear(&mut self) {
-        self.0 = [None; COUNT];
+        self.0 = [None; SLOTS];
     }
 
-    /// The earliest armed timer.
+    /// The earliest armed timer (of two due at once, the one first in RFC order).
     pub(crate) fn next(&self) -> Option<(Instant, Timer)> {
-        ALL.iter()
-            .filter_map(|t| self.0[t.index()].map(|at| (at, *t)))
-            .min_by_key(|(at, _)| *at)
+        self.0
+            .iter()
+            .flatten()
+            .copied()
+            .min_by_key(|(at, t)| (*at, t.index()))
     }
 
     /// Takes the earliest timer due at `now`, disarming it.
@@ -119,17 +139,24 @@ impl TimerTable {
     }
 }
 
-const ALL: [Timer; COUNT] = [
-    Timer::A,
-    Timer::B,
-    Timer::D,
-    Timer::E,
-    Timer::F,
-    Timer::G,
-    Timer::H,
-    Timer::I,
-    Timer::J,
-    Timer::K,
-    Timer::L,
-    Timer::M,
-];
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transaction::tests::t0;
+
+    #[test]
+    fn setting_an_armed_timer_moves_it_and_two_due_at_once_go_in_rfc_order() {
+        let now = t0();
+        let mut t = TimerTable::default();
+        t.set(Timer::B, now + Duration::from_secs(32));
+        t.set(Timer::A, now + Duration::from_secs(1));
+        t.set(Timer::A, now + Duration::from_secs(2));
+        assert_eq!(t.armed(), 2);
+        assert_eq!(t.next(), Some((now + Duration::from_secs(2), Timer::A)));
+        t.set(Timer::B, now + Duration::from_secs(2));
+        assert_eq!(t.expired(now + Duration::from_secs(2)), Some(Timer::A));
+        assert_eq!(t.expired(now + Duration::from_secs(2)), Some(Timer::B));
+        assert_eq!(t.expired(now + Duration::from_secs(9)), None);
+        assert_eq!(t.armed(), 0);
+    }
+}
