@@ -109,11 +109,7 @@ impl SipProvider {
     /// number; every other method takes the next one.
     pub(crate) fn in_dialog(&mut self, leg: &mut Leg, method: Method) -> Request {
         let cseq = if method == Method::Ack {
-            leg.invite
-                .headers()
-                .cseq()
-                .map(|c| c.seq)
-                .unwrap_or(leg.local_cseq)
+            leg.invite_seq
         } else {
             leg.local_cseq += 1;
             leg.local_cseq

@@ -64,7 +64,7 @@ impl SipProvider {
         }
         invite.set_body(offer.clone().into_bytes());
         let bytes: Wire = invite.to_bytes().into();
-        let leg = Leg {
+        let leg = Box::new(Leg {
             id: call,
             outbound: true,
             call_id: call_id.clone(),
@@ -78,7 +78,8 @@ impl SipProvider {
             peer,
             phase: Phase::Calling,
             invite_tsx: None,
-            invite,
+            invite: Some(Box::new(invite)),
+            invite_seq: 1,
             local_sdp: Some(offer),
             end: None,
             bye_after_ack: false,
@@ -88,7 +89,7 @@ impl SipProvider {
             progress: 0,
             opts,
             timers: Default::default(),
-        };
+        });
         self.legs.insert(call, leg);
         self.dialogs.insert((call_id, local_tag), call);
         let tsx = InviteClient::new(
@@ -123,10 +124,10 @@ impl SipProvider {
             Some(leg) if is_invite && status >= 300 => {
                 // A refresh re-INVITE's failure is ACKed with that request's fields.
                 let invite = match (&leg.timers.refresh_req, purpose) {
-                    (Some(r), Purpose::Refresh) => r,
-                    _ => &leg.invite,
+                    (Some(r), Purpose::Refresh) => Some(r),
+                    _ => leg.invite.as_ref(),
                 };
-                Some(Self::ack_for_failure(invite, &resp).to_bytes().into())
+                invite.map(|i| Self::ack_for_failure(i, &resp).to_bytes().into())
             }
             _ => None,
         };
@@ -310,7 +311,12 @@ impl SipProvider {
         let end = leg.end.clone().unwrap_or_default();
         let peer = leg.peer;
         let invite_tsx = leg.invite_tsx;
-        let cancel = self.cancel_for(&self.legs[&call].invite, &end);
+        // Invariant: an outbound leg keeps its INVITE (only inbound ones drop theirs).
+        let invite = self.legs[&call]
+            .invite
+            .as_deref()
+            .expect("an outbound leg keeps its INVITE");
+        let cancel = self.cancel_for(invite, &end);
         let branch = cancel
             .headers()
             .top_via()

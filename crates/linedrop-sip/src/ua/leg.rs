@@ -62,8 +62,14 @@ pub(crate) struct Leg {
     pub(crate) phase: Phase,
     /// Our INVITE client transaction, or their INVITE server transaction.
     pub(crate) invite_tsx: Option<u64>,
-    /// Outbound: our INVITE (for CANCEL). Inbound: their INVITE (for our responses).
-    pub(crate) invite: Request,
+    /// Outbound: our INVITE (for CANCEL, and a retry after 422). Inbound: their INVITE, for
+    /// our responses; dropped once our final response is out (the transaction resends
+    /// that), since a confirmed call may last hours and the parsed INVITE is its largest
+    /// part.
+    pub(crate) invite: Option<Box<Request>>,
+    /// The CSeq number of that INVITE: what the ACK of its 2xx carries (RFC 3261 §13.2.2.4,
+    /// §17.2.3) and what tells a merged request (§8.2.2.2), kept after the INVITE is gone.
+    pub(crate) invite_seq: u32,
     /// The SDP we sent or will send in our 2xx.
     pub(crate) local_sdp: Option<String>,
     /// Why we are ending, once we are.
@@ -86,6 +92,13 @@ pub(crate) struct Leg {
 }
 
 impl Leg {
+    /// Inbound: our final response is out, so their INVITE is no longer needed.
+    pub(crate) fn drop_invite(&mut self) {
+        if !self.outbound {
+            self.invite = None;
+        }
+    }
+
     /// Whether the wire still owes the engine a `TornDown`.
     pub(crate) fn is_done(&self) -> bool {
         self.phase == Phase::Done

@@ -172,7 +172,9 @@ pub struct SipProvider {
     pub(crate) ids: rng::Ids,
     /// Lines by the user part of their address.
     pub(crate) lines: HashMap<String, (LineId, String)>,
-    pub(crate) legs: HashMap<CallId, Leg>,
+    /// Boxed: a leg is several hundred bytes, and a table of them inline would also pay
+    /// that for every empty slot (a third or more of them after each growth).
+    pub(crate) legs: HashMap<CallId, Box<Leg>>,
     pub(crate) dialogs: HashMap<DialogKey, CallId>,
     /// Inbound calls by (Call-ID, their From tag), to spot merged requests.
     pub(crate) inbound: HashMap<(String, String), CallId>,

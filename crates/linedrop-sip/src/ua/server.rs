@@ -68,7 +68,7 @@ impl SipProvider {
             .inbound
             .get(&inbound_key)
             .and_then(|c| self.legs.get(c))
-            .is_some_and(|l| l.invite.headers().cseq().map(|c| c.seq) == Ok(cseq.seq));
+            .is_some_and(|l| l.invite_seq == cseq.seq);
         if merged {
             return self.refuse_invite(now, from, branch, &req, 482, None);
         }
@@ -110,7 +110,7 @@ impl SipProvider {
         let mut trying = self.response(&req, 100, None);
         stamp_via(&mut trying, &req, from);
         tsx.respond(now.instant, 100, trying.to_bytes().into());
-        let leg = Leg {
+        let leg = Box::new(Leg {
             id,
             outbound: false,
             call_id: call_id.clone(),
@@ -124,7 +124,8 @@ impl SipProvider {
             peer: from,
             phase: Phase::Offered,
             invite_tsx: None,
-            invite: req,
+            invite_seq: cseq.seq,
+            invite: Some(Box::new(req)),
             local_sdp: Some(local_sdp),
             end: None,
             bye_after_ack: false,
@@ -138,7 +139,7 @@ impl SipProvider {
                 use_update,
                 ..Default::default()
             },
-        };
+        });
         self.legs.insert(id, leg);
         self.dialogs.insert((call_id, local_tag), id);
         self.inbound.insert(inbound_key, id);
@@ -169,10 +170,10 @@ impl SipProvider {
         let Some(leg) = self.legs.get(&call) else {
             return;
         };
-        if leg.phase != Phase::Offered {
+        let (Phase::Offered, Some(invite)) = (leg.phase, &leg.invite) else {
             return;
-        }
-        let mut resp = self.response(&leg.invite, status, Some(&leg.local_tag));
+        };
+        let mut resp = self.response(invite, status, Some(&leg.local_tag));
         let user = user_of(&leg.local_uri);
         resp.headers_mut()
             .push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
@@ -184,17 +185,17 @@ impl SipProvider {
         let Some(leg) = self.legs.get(&call) else {
             return;
         };
-        if leg.phase != Phase::Offered {
+        let (Phase::Offered, Some(invite)) = (leg.phase, &leg.invite) else {
             return;
-        }
-        let mut resp = self.response(&leg.invite, 200, Some(&leg.local_tag));
+        };
+        let mut resp = self.response(invite, 200, Some(&leg.local_tag));
         let user = user_of(&leg.local_uri);
         let h = resp.headers_mut();
         h.push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
         h.push(HeaderName::Allow, ALLOW);
         h.push(HeaderName::ContentType, "application/sdp");
         if let Some(s) = &leg.timers.session {
-            for (name, value) in super::negotiate::uas_headers(s, &leg.invite) {
+            for (name, value) in super::negotiate::uas_headers(s, invite) {
                 h.push(name, value);
             }
         }
@@ -210,10 +211,14 @@ impl SipProvider {
         let Some(leg) = self.legs.get_mut(&call) else {
             return;
         };
+        if leg.invite.is_none() {
+            return; // A final response is already out.
+        }
         leg.phase = Phase::Rejecting;
         let reason = leg.end.as_ref().and_then(super::build::reason_header);
         let leg = &self.legs[&call];
-        let mut resp = self.response(&leg.invite, status, Some(&leg.local_tag));
+        let Some(invite) = &leg.invite else { return };
+        let mut resp = self.response(invite, status, Some(&leg.local_tag));
         if let Some(reason) = reason {
             // RFC 6432: a Reason header in a response says why, for the record.
             resp.headers_mut().push(HeaderName::Reason, reason);
@@ -228,10 +233,14 @@ impl SipProvider {
     }
 
     fn respond_invite(&mut self, now: Now, call: CallId, status: u16, mut resp: Response) {
-        let Some(leg) = self.legs.get(&call) else {
+        let Some(leg) = self.legs.get_mut(&call) else {
             return;
         };
-        stamp_via(&mut resp, &leg.invite, leg.peer);
+        let Some(invite) = &leg.invite else { return };
+        stamp_via(&mut resp, invite, leg.peer);
+        if status >= 200 {
+            leg.drop_invite();
+        }
         let Some(id) = leg.invite_tsx else { return };
         if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
             t.respond(now.instant, status, resp.to_bytes().into());
@@ -280,7 +289,7 @@ impl SipProvider {
         // The ACK's CSeq names the INVITE it acknowledges: their first one (when they
         // called), or a re-INVITE.
         let seq = h.cseq().map(|c| c.seq).ok();
-        let first = !leg.outbound && leg.invite.headers().cseq().map(|c| c.seq).ok() == seq;
+        let first = !leg.outbound && Some(leg.invite_seq) == seq;
         let tsx_id = if first {
             leg.invite_tsx
         } else {
@@ -364,4 +373,63 @@ fn accepts_sdp(req: &Request) -> bool {
                 || range.eq_ignore_ascii_case("application/*")
                 || range == "*/*"
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use linedrop_core::{CallIds, LineId, Now, Provider, ProviderEvent};
+
+    use super::super::{Peer, SipConfig, SipProvider};
+
+    fn request(method: &str, branch: &str, to_tag: &str, seq: u32, body: &str) -> String {
+        format!(
+            "{method} sip:bob@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.2:5060;branch={branch}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:alice@127.0.0.2>;tag=far\r\n\
+             To: <sip:bob@127.0.0.1>{to_tag}\r\n\
+             Call-ID: keep-small@127.0.0.2\r\n\
+             CSeq: {seq} {method}\r\n\
+             Contact: <sip:alice@127.0.0.2>\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[test]
+    fn an_answered_inbound_leg_drops_the_invite_and_still_matches_its_ack() {
+        #[allow(clippy::disallowed_methods)]
+        let now = Now::new(std::time::Instant::now(), SystemTime::now());
+        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+        let mut ua = SipProvider::new(cfg, CallIds::default());
+        ua.add_line(LineId::from_bits(1), "sip:bob@127.0.0.1")
+            .unwrap();
+        let far = Peer::udp("127.0.0.2:5060".parse().unwrap());
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+        ua.handle_message(
+            now,
+            far,
+            request("INVITE", "z9hG4bKa", "", 7, sdp).as_bytes(),
+        );
+        let Some(ProviderEvent::Incoming { call, .. }) = ua.poll_event() else {
+            panic!("the INVITE is offered");
+        };
+        assert!(
+            ua.legs[&call].invite.is_some(),
+            "offered: kept to answer it"
+        );
+        ua.answer(now, call);
+        let leg = &ua.legs[&call];
+        assert!(leg.invite.is_none(), "answered: the INVITE is dropped");
+        assert_eq!(leg.invite_seq, 7);
+        let tag = format!(";tag={}", leg.local_tag);
+        ua.handle_message(now, far, request("ACK", "z9hG4bKb", &tag, 7, "").as_bytes());
+        let events: Vec<_> = std::iter::from_fn(|| ua.poll_event()).collect();
+        assert!(
+            events.contains(&ProviderEvent::Connected { call }),
+            "the ACK still confirms the call: {events:?}"
+        );
+    }
 }

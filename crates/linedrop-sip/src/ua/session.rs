@@ -56,7 +56,7 @@ pub(crate) struct LegTimers {
     pub(crate) armed: [Option<Instant>; 3],
     /// Our refresh in flight, and the request (for the ACK of a re-INVITE's answer).
     pub(crate) refresh_tsx: Option<u64>,
-    pub(crate) refresh_req: Option<Request>,
+    pub(crate) refresh_req: Option<Box<Request>>,
     /// Our keepalive OPTIONS in flight.
     pub(crate) keepalive_tsx: Option<u64>,
     /// Our INVITE was already retried after a 422 (once is enough: a second 422 ends it).
@@ -405,7 +405,7 @@ impl SipProvider {
         let peer = super::build::next_hop(&leg);
         let branch = top_branch(&req);
         let bytes: crate::transaction::Wire = req.to_bytes().into();
-        leg.timers.refresh_req = Some(req);
+        leg.timers.refresh_req = Some(Box::new(req));
         self.legs.insert(call, leg);
         let reliable = peer.transport.is_reliable();
         let (tsx, key) = if update {
@@ -467,11 +467,14 @@ impl SipProvider {
             self.legs.insert(call, leg);
             return false;
         }
+        let Some(mut invite) = leg.invite.clone() else {
+            self.legs.insert(call, leg);
+            return false;
+        };
         let interval = min.max(secs(leg.opts.min_se));
         let branch = self.ids.branch();
         let via = self.via(leg.peer.transport, &branch);
         leg.local_cseq += 1;
-        let mut invite = leg.invite.clone();
         let h = invite.headers_mut();
         h.set(HeaderName::Via, via);
         h.set(
@@ -481,7 +484,8 @@ impl SipProvider {
         h.set(HeaderName::SessionExpires, interval);
         h.set(HeaderName::MinSe, interval);
         let bytes: crate::transaction::Wire = invite.to_bytes().into();
-        leg.invite = invite;
+        leg.invite = Some(invite);
+        leg.invite_seq = leg.local_cseq;
         leg.timers.retried_422 = true;
         leg.phase = Phase::Calling;
         leg.remote_tag = None;
