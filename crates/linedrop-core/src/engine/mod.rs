@@ -45,7 +45,9 @@ pub struct Engine<P> {
     ids: CallIds,
     apps: GenSlab<App>,
     lines: GenSlab<Line>,
-    calls: HashMap<CallId, Call>,
+    /// Boxed: a call is about 500 bytes, and a table of them inline would also pay that
+    /// for every empty slot (a third or more of them after each growth).
+    calls: HashMap<CallId, Box<Call>>,
     handles: GenSlab<HandleEntry>,
     /// Each live call's current deadline, ordered so the next one is first.
     timers: BTreeSet<(Instant, CallId)>,
@@ -314,6 +316,6 @@ impl<P: Provider> Engine<P> {
     }
 
     fn call(&self, id: CallId) -> Result<&Call, Error> {
-        self.calls.get(&id).ok_or(Error::InvalidHandle)
+        self.calls.get(&id).map(|c| &**c).ok_or(Error::InvalidHandle)
     }
 }

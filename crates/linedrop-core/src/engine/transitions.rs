@@ -30,7 +30,7 @@ impl<P: Provider> Engine<P> {
         };
         let mut entered = [None; 8];
         entered[first.index()] = Some(now);
-        let call = Call {
+        let call = Box::new(Call {
             id,
             direction,
             line,
@@ -46,7 +46,7 @@ impl<P: Provider> Engine<P> {
             deadline: None,
             answered: false,
             auto_hold: None,
-        };
+        });
         self.calls.insert(id, call);
         self.rearm(id);
         let info = self.call_info(&self.calls[&id]);
