@@ -316,6 +316,9 @@ impl<P: Provider> Engine<P> {
     }
 
     fn call(&self, id: CallId) -> Result<&Call, Error> {
-        self.calls.get(&id).map(|c| &**c).ok_or(Error::InvalidHandle)
+        self.calls
+            .get(&id)
+            .map(|c| &**c)
+            .ok_or(Error::InvalidHandle)
     }
 }

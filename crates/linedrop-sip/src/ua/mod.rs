@@ -42,6 +42,7 @@ mod session;
 mod stats;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use linedrop_core::{
@@ -178,7 +179,10 @@ pub struct SipProvider {
     pub(crate) dialogs: HashMap<DialogKey, CallId>,
     /// Inbound calls by (Call-ID, their From tag), to spot merged requests.
     pub(crate) inbound: HashMap<(String, String), CallId>,
-    pub(crate) tsx: HashMap<u64, TsxEntry>,
+    /// Boxed, like the legs: at R calls/s about 64·R transactions are live (a UDP server
+    /// transaction outlives its call by 64·T1), and an inline table pays an entry's few
+    /// hundred bytes for every empty slot too.
+    pub(crate) tsx: HashMap<u64, Box<TsxEntry>>,
     pub(crate) tsx_index: HashMap<(String, MethodKey), u64>,
     /// Each call's live transactions, so per-call work never scans every transaction
     /// (a UDP server transaction outlives its call by Timer J: at R calls/s about 64·R are
@@ -191,8 +195,8 @@ pub struct SipProvider {
     /// SIP options by line (lines without an entry use `SipConfig::line_defaults`).
     pub(crate) line_options: HashMap<LineId, LineOptions>,
     /// Ended dialogs, kept to answer late requests, in expiry order (one fixed lifetime).
-    pub(crate) tombstones: VecDeque<(Instant, DialogKey)>,
-    pub(crate) tombstone_set: HashMap<DialogKey, Instant>,
+    pub(crate) tombstones: VecDeque<(Instant, Arc<DialogKey>)>,
+    pub(crate) tombstone_set: HashMap<Arc<DialogKey>, Instant>,
     pub(crate) transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<ProviderEvent>,
     pub(crate) connections: BTreeSet<ConnId>,
@@ -319,7 +323,7 @@ impl SipProvider {
         }
         self.tsx.insert(
             id,
-            TsxEntry {
+            Box::new(TsxEntry {
                 tsx,
                 peer,
                 call,
@@ -327,7 +331,7 @@ impl SipProvider {
                 key,
                 deadline: None,
                 acks: Vec::new(),
-            },
+            }),
         );
         self.sync_tsx(now, id);
         id
@@ -514,19 +518,25 @@ impl Provider for SipProvider {
 
     fn close(&mut self, now: Now, call: CallId) {
         self.disarm_all(call);
-        if let Some(leg) = self.legs.remove(&call) {
-            let key = (leg.call_id.clone(), leg.local_tag.clone());
-            self.dialogs.remove(&key);
+        if let Some(mut leg) = self.legs.remove(&call) {
             if !leg.outbound {
                 self.inbound.remove(&(
                     leg.call_id.clone(),
                     leg.remote_tag.clone().unwrap_or_default(),
                 ));
             }
+            let key = (
+                std::mem::take(&mut leg.call_id),
+                std::mem::take(&mut leg.local_tag),
+            );
+            self.dialogs.remove(&key);
             // The dialog's tombstone answers requests that arrive after it is gone (a BYE
-            // retransmitted with a new transaction) for the Timer J window.
+            // retransmitted with a new transaction) for the Timer J window. Its key is
+            // shared by the set and the expiry queue: a tombstone is all that is left of
+            // a call for 64·T1, so it holds one copy of its strings.
+            let key = Arc::new(key);
             let expiry = now.instant + self.cfg.tombstone_ttl();
-            self.tombstone_set.insert(key.clone(), expiry);
+            self.tombstone_set.insert(Arc::clone(&key), expiry);
             self.tombstones.push_back((expiry, key));
         }
         for id in self.tsx_by_call.remove(&call).unwrap_or_default() {
