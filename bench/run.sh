@@ -306,12 +306,16 @@ mode_soak() { # CALLS RATE
         -timeout "$(( calls / rate + 60 ))s" -trace_stat -stf "$WORK/stat.csv" -fd 1 \
         >"$WORK/uac.out" 2>&1 </dev/null &
     UAC_PID=$!
-    local warm="" mid="" done_calls
+    # Warm means the live set is full: every call's transactions and tombstone live 64*T1
+    # after it, so the first sample waits that long (plus the hold and a margin), and for
+    # 10 % of the calls. Earlier, RSS is still filling and any later level looks like drift.
+    local warm_s="${WARM_S:-$(( 64 * ${T1_MS:-500} / 1000 + HOLD_MS / 1000 + 10 ))}"
+    local warm="" mid="" done_calls t0=$SECONDS
     while kill -0 "$UAC_PID" 2>/dev/null; do
         sleep 0.5
         [ -f "$WORK/stat.csv" ] || continue
         done_calls=$(( $(stat_col 'SuccessfulCall(C)') + $(stat_col 'FailedCall(C)') ))
-        [ -z "$warm" ] && [ "$done_calls" -ge $(( calls / 10 )) ] && warm=$(rss_kib "$SUT_PID")
+        [ -z "$warm" ] && [ "$done_calls" -ge $(( calls / 10 )) ] && [ $(( SECONDS - t0 )) -ge "$warm_s" ] && warm=$(rss_kib "$SUT_PID")
         [ -z "$mid" ] && [ "$done_calls" -ge $(( calls / 2 )) ] && mid=$(rss_kib "$SUT_PID")
     done
     set +e; wait "$UAC_PID"; RC=$?; set -e; UAC_PID=""
@@ -340,7 +344,7 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
         HOLD_MS=100 mode_cpu sipp-uac-out 50 2
         MEM_RATE=100 mode_mem linedrop-udp 100
         HOLD_MS=100 mode_durable 50 2
-        HOLD_MS=100 mode_soak 200 100
+        HOLD_MS=100 WARM_S=0 mode_soak 200 100
     } | tee "$out"
     local bad=0
     grep -q 'rate target=linedrop-udp max_clean_cps=[1-9]' "$out" || { echo "check: rate linedrop" >&2; bad=1; }
