@@ -84,6 +84,7 @@ mod cause;
 mod engine;
 mod error;
 mod event;
+mod id_hash;
 mod ids;
 mod info;
 mod ledger;
@@ -103,6 +104,7 @@ pub use cause::{
 pub use engine::{Engine, EngineConfig, Release};
 pub use error::{Error, ProviderError};
 pub use event::{AppEvent, EventKind, RecordUpdate};
+pub use id_hash::{IdHasher, IdMap, IdSet};
 pub use ids::{AppId, CallHandle, CallId, CallIds, LineId};
 pub use info::{CallInfo, Direction, Holder, Privilege, StateTimes};
 pub use ledger::Ledger;

@@ -12,11 +12,12 @@ mod release;
 mod transitions;
 mod wire;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
 use crate::error::Error;
 use crate::event::{AppEvent, RecordUpdate};
+use crate::id_hash::IdMap;
 use crate::ids::{AppId, CallHandle, CallId, CallIds, LineId};
 use crate::info::{CallInfo, Privilege};
 use crate::ledger::Ledger;
@@ -47,7 +48,7 @@ pub struct Engine<P> {
     lines: GenSlab<Line>,
     /// Boxed: a call is about 500 bytes, and a table of them inline would also pay that
     /// for every empty slot (a third or more of them after each growth).
-    calls: HashMap<CallId, Box<Call>>,
+    calls: IdMap<CallId, Box<Call>>,
     handles: GenSlab<HandleEntry>,
     /// Each live call's current deadline, ordered so the next one is first.
     timers: BTreeSet<(Instant, CallId)>,
@@ -92,7 +93,7 @@ impl<P: Provider> Engine<P> {
             ids: config.call_ids,
             apps: GenSlab::default(),
             lines: GenSlab::default(),
-            calls: HashMap::new(),
+            calls: IdMap::default(),
             handles: GenSlab::default(),
             timers: BTreeSet::new(),
             events: VecDeque::new(),

@@ -46,8 +46,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use linedrop_core::{
-    CallId, CallIds, LineId, Now, Placement, Provider, ProviderError, ProviderEvent, ProviderFacts,
-    ProviderLedger, Termination,
+    CallId, CallIds, IdMap, LineId, Now, Placement, Provider, ProviderError, ProviderEvent,
+    ProviderFacts, ProviderLedger, Termination,
 };
 
 use crate::message::Method;
@@ -175,25 +175,25 @@ pub struct SipProvider {
     pub(crate) lines: HashMap<String, (LineId, String)>,
     /// Boxed: a leg is several hundred bytes, and a table of them inline would also pay
     /// that for every empty slot (a third or more of them after each growth).
-    pub(crate) legs: HashMap<CallId, Box<Leg>>,
+    pub(crate) legs: IdMap<CallId, Box<Leg>>,
     pub(crate) dialogs: HashMap<DialogKey, CallId>,
     /// Inbound calls by (Call-ID, their From tag), to spot merged requests.
     pub(crate) inbound: HashMap<(String, String), CallId>,
     /// Boxed, like the legs: at R calls/s about 64·R transactions are live (a UDP server
     /// transaction outlives its call by 64·T1), and an inline table pays an entry's few
     /// hundred bytes for every empty slot too.
-    pub(crate) tsx: HashMap<u64, Box<TsxEntry>>,
+    pub(crate) tsx: IdMap<u64, Box<TsxEntry>>,
     pub(crate) tsx_index: HashMap<(String, MethodKey), u64>,
     /// Each call's live transactions, so per-call work never scans every transaction
     /// (a UDP server transaction outlives its call by Timer J: at R calls/s about 64·R are
     /// live, and a scan per call made the cost per call grow with the rate).
-    pub(crate) tsx_by_call: HashMap<CallId, Vec<u64>>,
+    pub(crate) tsx_by_call: IdMap<CallId, Vec<u64>>,
     next_tsx: u64,
     timers: BTreeSet<(Instant, u64)>,
     /// Session timers and keepalives of confirmed dialogs (see `session`).
     pub(crate) dialog_timers: BTreeSet<(Instant, CallId, DialogTimer)>,
     /// SIP options by line (lines without an entry use `SipConfig::line_defaults`).
-    pub(crate) line_options: HashMap<LineId, LineOptions>,
+    pub(crate) line_options: IdMap<LineId, LineOptions>,
     /// Ended dialogs, kept to answer late requests, in expiry order (one fixed lifetime).
     pub(crate) tombstones: VecDeque<(Instant, Arc<DialogKey>)>,
     pub(crate) tombstone_set: HashMap<Arc<DialogKey>, Instant>,
@@ -213,16 +213,16 @@ impl SipProvider {
             cfg,
             call_ids: ids,
             lines: HashMap::new(),
-            legs: HashMap::new(),
+            legs: IdMap::default(),
             dialogs: HashMap::new(),
             inbound: HashMap::new(),
-            tsx: HashMap::new(),
+            tsx: IdMap::default(),
             tsx_index: HashMap::new(),
-            tsx_by_call: HashMap::new(),
+            tsx_by_call: IdMap::default(),
             next_tsx: 1,
             timers: BTreeSet::new(),
             dialog_timers: BTreeSet::new(),
-            line_options: HashMap::new(),
+            line_options: IdMap::default(),
             tombstones: VecDeque::new(),
             tombstone_set: HashMap::new(),
             transmits: VecDeque::new(),
