@@ -10,7 +10,7 @@ use super::leg::{EndReason, Phase};
 use super::peer::Peer;
 use super::receive::{stamp_via, user_of};
 use super::{MethodKey, Purpose, SipProvider, Tsx};
-use crate::message::{Contacts, HeaderName, Method, Request};
+use crate::message::{HeaderName, Method, Request};
 use crate::transaction::InviteServer;
 
 impl SipProvider {
@@ -25,7 +25,7 @@ impl SipProvider {
         let h = req.headers();
         let call_id = h.call_id().unwrap_or_default().to_owned();
         let key = (call_id, to_tag);
-        let from_tag = h.from().ok().and_then(|f| f.tag().map(str::to_owned));
+        let from_tag = h.with_from(|f| f.tag().map(str::to_owned)).ok().flatten();
         let call = self.dialogs.get(&key).copied().filter(|c| {
             self.legs
                 .get(c)
@@ -152,10 +152,7 @@ impl SipProvider {
         stamp_via(&mut resp, &req, from);
         let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
-        let target = match req.headers().contact() {
-            Ok(Some(Contacts::List(list))) if !list.is_empty() => Some(list[0].uri.clone()),
-            _ => None,
-        };
+        let target = req.headers().first_contact_uri();
         let key = (branch.to_owned(), MethodKey::ServerInvite);
         let owner = (status == 200).then_some(call);
         let id = self.add_tsx(

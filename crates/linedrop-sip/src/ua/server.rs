@@ -9,7 +9,7 @@ use super::leg::{Leg, Phase};
 use super::peer::Peer;
 use super::receive::{stamp_via, user_of};
 use super::{MethodKey, Purpose, SipProvider, Tsx};
-use crate::message::{Contacts, HeaderName, Request, Response};
+use crate::message::{HeaderName, Request, Response};
 use crate::sdp;
 use crate::transaction::{InviteServer, Machine, TsxState, Verdict};
 
@@ -56,12 +56,16 @@ impl SipProvider {
         let Some((line, _)) = self.lines.get(&user).cloned() else {
             return self.refuse_invite(now, from, branch, &req, 404, None);
         };
-        let (Ok(from_hdr), Ok(to_hdr), Ok(call_id), Ok(cseq)) =
-            (h.from(), h.to(), h.call_id(), h.cseq())
-        else {
+        // From and To are read in place (the memo holds them parsed): only what the leg
+        // keeps is copied out.
+        let (Ok((remote_tag, from_uri)), Ok(local_uri), Ok(call_id), Ok(cseq)) = (
+            h.with_from(|f| (f.tag().map(str::to_owned), f.uri.clone())),
+            h.with_to(|t| t.uri.to_string()),
+            h.call_id(),
+            h.cseq(),
+        ) else {
             return self.refuse_invite(now, from, branch, &req, 400, None);
         };
-        let remote_tag = from_hdr.tag().map(str::to_owned);
         // RFC 3261 §8.2.2.2: the same request arriving by another path is a loop or merge.
         let inbound_key = (call_id.to_owned(), remote_tag.clone().unwrap_or_default());
         let merged = self
@@ -92,10 +96,8 @@ impl SipProvider {
         };
         let id = self.call_ids.next_id();
         let local_tag = self.ids.tag();
-        let remote_target = match h.contact() {
-            Ok(Some(Contacts::List(list))) if !list.is_empty() => list[0].uri.clone(),
-            _ => from_hdr.uri.clone(),
-        };
+        let remote_uri = from_uri.to_string();
+        let remote_target = h.first_contact_uri().unwrap_or(from_uri);
         // RFC 3261 §12.1.1: the callee's route set is the Record-Route list in order.
         let route_set: Vec<String> = h
             .record_route()
@@ -103,8 +105,6 @@ impl SipProvider {
             .iter()
             .map(ToString::to_string)
             .collect();
-        let remote_uri = from_hdr.uri.to_string();
-        let local_uri = to_hdr.uri.to_string();
         let call_id = call_id.to_owned();
         let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
         let mut trying = self.response(&req, 100, None);
@@ -277,7 +277,7 @@ impl SipProvider {
         let key = h
             .call_id()
             .ok()
-            .zip(h.to().ok().and_then(|t| t.tag().map(str::to_owned)));
+            .zip(h.with_to(|t| t.tag().map(str::to_owned)).ok().flatten());
         let call = key.and_then(|(cid, tag)| self.dialogs.get(&(cid.to_owned(), tag)).copied());
         let Some(call) = call else {
             self.stats.stray_acks += 1;

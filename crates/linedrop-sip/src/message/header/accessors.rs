@@ -19,6 +19,7 @@ use super::via::Via;
 use crate::message::error::HeaderError;
 use crate::message::method::Method;
 use crate::message::text::{is_token, split_list, trim_wsp, unfold, ListElements};
+use crate::message::uri::Uri;
 
 impl Headers {
     /// Every element of every header named `name`, in order: repeated headers and
@@ -116,6 +117,17 @@ impl Headers {
             NameAddr::parse_with(e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone))?;
         }
         Ok(())
+    }
+
+    /// The URI of the first Contact address, read in place: `None` if there is no Contact,
+    /// it is the wildcard, or it is malformed (where [`Headers::contact`] is an error).
+    pub(crate) fn first_contact_uri(&self) -> Option<Uri> {
+        self.check_contact().ok()?;
+        let first = self.list_elements(HeaderName::Contact).next()?;
+        if first.as_ref() == "*" {
+            return None;
+        }
+        NameAddr::parse_with(&first, |r| r.as_ref().ok().map(|n| n.uri.clone()))
     }
 
     /// The From header.
