@@ -2,8 +2,9 @@
 //! phone that insists on a session description. Media itself comes later; until then the
 //! port we advertise receives nothing.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
+
+use crate::message::{ip_string, Digits};
 
 /// The codecs we accept, in order of preference: (payload type, encoding name).
 const CODECS: [(u8, &str); 2] = [(0, "PCMU"), (8, "PCMA")];
@@ -81,15 +82,31 @@ pub fn choose_codec(sdp: &str) -> Result<u8, SdpError> {
 }
 
 fn session(session_id: u64, ip: IpAddr, port: u16, pts: &[u8]) -> String {
+    // Written piece by piece with `Digits` rather than `write!`: every call answers or offers
+    // once, and `fmt` cost several times the work of the text itself.
     let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
+    let ip = ip_string(ip);
     let mut s = String::with_capacity(200);
-    // Infallible: writing to a String cannot fail.
-    let _ = write!(
-        s,
-        "v=0\r\no=linedrop {session_id} 1 IN {family} {ip}\r\ns=linedrop\r\nc=IN {family} {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP"
-    );
+    s.push_str("v=0\r\no=linedrop ");
+    s.push_str(Digits::of(session_id).as_str());
+    for part in [
+        " 1 IN ",
+        family,
+        " ",
+        &ip,
+        "\r\ns=linedrop\r\nc=IN ",
+        family,
+        " ",
+        &ip,
+    ] {
+        s.push_str(part);
+    }
+    s.push_str("\r\nt=0 0\r\nm=audio ");
+    s.push_str(Digits::of(u64::from(port)).as_str());
+    s.push_str(" RTP/AVP");
     for pt in pts {
-        let _ = write!(s, " {pt}");
+        s.push(' ');
+        s.push_str(Digits::of(u64::from(*pt)).as_str());
     }
     s.push_str("\r\n");
     for pt in pts {
@@ -97,7 +114,11 @@ fn session(session_id: u64, ip: IpAddr, port: u16, pts: &[u8]) -> String {
             .iter()
             .find(|(p, _)| p == pt)
             .map_or("PCMU", |(_, n)| n);
-        let _ = write!(s, "a=rtpmap:{pt} {name}/8000\r\n");
+        s.push_str("a=rtpmap:");
+        s.push_str(Digits::of(u64::from(*pt)).as_str());
+        s.push(' ');
+        s.push_str(name);
+        s.push_str("/8000\r\n");
     }
     s.push_str("a=sendrecv\r\n");
     s
@@ -108,6 +129,31 @@ mod tests {
     use super::*;
 
     const SIPP_OFFER: &str = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+    #[test]
+    fn session_text_is_what_fmt_would_write() {
+        for (id, ip, port, pts) in [
+            (7u64, "127.0.0.1", 4000u16, &[0u8][..]),
+            (u64::MAX, "::1", 65535, &[0, 8][..]),
+            (0, "10.20.30.40", 0, &[8, 0][..]),
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
+            let mut want = format!(
+                "v=0\r\no=linedrop {id} 1 IN {family} {ip}\r\ns=linedrop\r\nc=IN {family} {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP"
+            );
+            for pt in pts {
+                want.push_str(&format!(" {pt}"));
+            }
+            want.push_str("\r\n");
+            for pt in pts {
+                let name = if *pt == 8 { "PCMA" } else { "PCMU" };
+                want.push_str(&format!("a=rtpmap:{pt} {name}/8000\r\n"));
+            }
+            want.push_str("a=sendrecv\r\n");
+            assert_eq!(session(id, ip, port, pts), want);
+        }
+    }
 
     #[test]
     fn answers_sipps_pcmu_offer_with_pcmu() {
