@@ -520,10 +520,14 @@ impl Provider for SipProvider {
         self.disarm_all(call);
         if let Some(mut leg) = self.legs.remove(&call) {
             if !leg.outbound {
-                self.inbound.remove(&(
-                    leg.call_id.clone(),
-                    leg.remote_tag.clone().unwrap_or_default(),
-                ));
+                // The key is built from the leg's own strings (it is being dropped), not
+                // from copies of them.
+                let mut key = (
+                    std::mem::take(&mut leg.call_id),
+                    leg.remote_tag.take().unwrap_or_default(),
+                );
+                self.inbound.remove(&key);
+                leg.call_id = std::mem::take(&mut key.0);
             }
             let key = (
                 std::mem::take(&mut leg.call_id),

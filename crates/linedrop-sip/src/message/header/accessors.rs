@@ -102,19 +102,25 @@ impl Headers {
 
     /// Checks Contact as [`Headers::contact`] does, without collecting the addresses.
     pub(crate) fn check_contact(&self) -> Result<(), HeaderError> {
-        let elements: Vec<Cow<'_, str>> = self.list_elements(HeaderName::Contact).collect();
-        if elements.iter().any(|e| e.as_ref() == "*") {
-            return if elements.len() == 1 {
+        // Two passes over the text rather than one over a collected list: every INVITE is
+        // checked, and the list would be an allocation each time.
+        let (mut count, mut wildcard) = (0usize, false);
+        for e in self.list_elements(HeaderName::Contact) {
+            count += 1;
+            wildcard |= e.as_ref() == "*";
+        }
+        if wildcard {
+            return if count == 1 {
                 Ok(())
             } else {
                 Err(HeaderError::WildcardMixed)
             };
         }
-        for e in &elements {
+        for e in self.list_elements(HeaderName::Contact) {
             if e.is_empty() {
                 return Err(HeaderError::Empty);
             }
-            NameAddr::parse_with(e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone))?;
+            NameAddr::parse_with(&e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone))?;
         }
         Ok(())
     }
