@@ -92,7 +92,23 @@ impl SipProvider {
         let Some(tag) = to_tag.filter(|_| status != 100) else {
             return resp;
         };
-        if let Ok(Some(to)) = req.headers().with_to(|to| to_with_tag(to, tag)) {
+        let h = req.headers();
+        let to = match h.with_to(|to| (to.tag().is_some(), to.params.contains("tag"))) {
+            // RFC 3261 §8.2.6.2: the request's To with our tag added. Without any `tag`
+            // parameter that is the request's own text and `;tag=`, which costs no
+            // re-serialisation of the address (and keeps it exactly as the peer wrote it).
+            Ok((false, false)) => h.single(HeaderName::To).ok().map(|raw| {
+                let raw = raw.trim_matches([' ', '\t']);
+                let mut text = String::with_capacity(raw.len() + 5 + tag.len());
+                text.push_str(raw);
+                text.push_str(";tag=");
+                text.push_str(tag);
+                text
+            }),
+            Ok((false, true)) => h.with_to(|to| to_with_tag(to, tag)).ok().flatten(),
+            Ok((true, _)) | Err(_) => None,
+        };
+        if let Some(to) = to {
             resp.headers_mut().set_str(HeaderName::To, &to);
             // A response that creates a dialog copies the Record-Route (RFC 3261
             // §12.1.1), so the caller learns the same route set.
@@ -246,6 +262,52 @@ pub(crate) fn parse_target(to: &str) -> Option<Uri> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_response_carries_the_requests_to_with_our_tag() {
+        let ua = SipProvider::new(
+            crate::ua::SipConfig::new("127.0.0.1:5060".parse().unwrap()),
+            linedrop_core::CallIds::default(),
+        );
+        let tagged = |to: &str| -> String {
+            let text = format!(
+                "INVITE sip:bob@127.0.0.1 SIP/2.0\r\n\
+                 Via: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bKx\r\n\
+                 From: <sip:alice@127.0.0.2>;tag=far\r\nTo: {to}\r\n\
+                 Call-ID: c@h\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+            );
+            let Ok(crate::message::Message::Request(req)) =
+                crate::message::parse_message(text.as_bytes())
+            else {
+                panic!("a valid request: {text}");
+            };
+            let resp = ua.response(&req, 180, Some("t1"));
+            resp.headers()
+                .single(HeaderName::To)
+                .expect("one To")
+                .into_owned()
+        };
+        // As the peer wrote it, tag last (RFC 3261 §8.2.6.2).
+        assert_eq!(
+            tagged("Bob <sip:bob@b.example>"),
+            "Bob <sip:bob@b.example>;tag=t1"
+        );
+        assert_eq!(
+            tagged("\"B\"  <sip:b@x>;foo=1 "),
+            "\"B\"  <sip:b@x>;foo=1;tag=t1"
+        );
+        assert_eq!(
+            tagged("sip:+1@gw.example;user=phone"),
+            "sip:+1@gw.example;user=phone;tag=t1"
+        );
+        // A valueless tag is given its value where it stands; a tagged To is left alone.
+        let na = NameAddr::parse("<sip:a@b>;tag;x=1").expect("valid");
+        assert_eq!(
+            tagged("<sip:a@b>;tag;x=1"),
+            to_with_tag(&na, "t1").expect("untagged")
+        );
+        assert_eq!(tagged("<sip:a@b>;tag=x"), "<sip:a@b>;tag=x");
+    }
 
     #[test]
     fn to_with_tag_writes_what_setting_the_tag_writes() {
