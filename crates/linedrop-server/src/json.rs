@@ -1,9 +1,10 @@
 //! The API's JSON views of calls, events, records and the ledger: one place, so the API,
 //! the CLI and the OpenAPI document agree.
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use linedrop_core::{AppEvent, CallInfo, CallState, EventKind, Holder, Ledger, Termination};
+use linedrop_core::{CallInfo, CallState, Holder, Ledger, Termination};
 use linedrop_store::Record;
 use serde_json::{json, Value};
 
@@ -18,25 +19,37 @@ pub trait Names {
 /// RFC 3339 UTC with milliseconds, without a date library: the civil-from-days algorithm
 /// (H. Hinnant) is a dozen lines and exact for the proleptic Gregorian calendar.
 pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    let secs = d.as_secs();
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_millis()
-    )
+    Rfc3339(t).to_string()
+}
+
+/// An instant shown as [`rfc3339`] shows it, written where it is displayed (no `String` of
+/// its own when it goes into a larger text).
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339(pub SystemTime);
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        let secs = d.as_secs();
+        let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60,
+            d.subsec_millis()
+        )
+    }
 }
 
 fn ms(d: Option<Duration>) -> Value {
@@ -124,30 +137,6 @@ pub fn record(r: &Record) -> Value {
             "retransmissions": r.facts.retransmissions,
         },
     })
-}
-
-/// An event for one app.
-pub fn event(e: &AppEvent, names: &dyn Names) -> Value {
-    let mut v = json!({"seq": e.seq, "call": e.call.0, "type": e.kind.name()});
-    let extra = match &e.kind {
-        EventKind::NewCall {
-            privilege,
-            direction,
-            state,
-        } => json!({
-            "privilege": privilege.as_str(), "direction": direction.as_str(), "state": state.as_str()
-        }),
-        EventKind::State { from, to } => json!({"from": from.as_str(), "to": to.as_str()}),
-        EventKind::Terminated(t) => json!({"termination": termination(t)}),
-        EventKind::HoldersChanged { owners, monitors } => {
-            json!({"owners": owners, "monitors": monitors})
-        }
-        EventKind::Released { by } => json!({"by": names.app(*by)}),
-    };
-    if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
-        m.extend(x);
-    }
-    v
 }
 
 /// The ledger.

@@ -9,10 +9,12 @@
 //!   flushed).
 //! - [`http`]: the API (one module per resource), its error table and extractors.
 //! - `hub`: per-app event streams with a replay window; `sink`: the engine's outputs to the
-//!   hub and the store; `json`: the API's JSON views.
+//!   hub and the store; `json`: the API's JSON views;
+//!   `event_json`: an event's text, serialized without a `Value`.
 
 pub mod config;
 pub mod daemon;
+mod event_json;
 pub mod http;
 pub mod hub;
 pub mod json;

@@ -1,4 +1,5 @@
-//! Where the engine's outputs go: events to the hub (as JSON, once, on the engine task),
+//! Where the engine's outputs go: events to the hub (as JSON text, serialized once on the
+//! engine task),
 //! records to the store's writer thread.
 
 use std::collections::HashMap;
@@ -8,8 +9,9 @@ use linedrop_core::{AppEvent, AppId, LineId, RecordUpdate};
 use linedrop_sip::driver::Outputs;
 use linedrop_store::RecordWriter;
 
+use crate::event_json;
 use crate::hub::Hub;
-use crate::json::{self, Names};
+use crate::json::Names;
 
 /// The daemon's [`Outputs`].
 pub struct Sink {
@@ -29,7 +31,7 @@ impl Outputs for Sink {
     fn event(&mut self, event: AppEvent) {
         let app: AppId = event.app;
         let seq = event.seq;
-        let text = json::event(&event, &*self.names).to_string();
+        let text = event_json::event_text(&event, &*self.names);
         self.hub.push(app, seq, text);
     }
 
