@@ -1,6 +1,5 @@
 //! Where the engine's outputs go: events to the hub (as JSON text, serialized once on the
-//! engine task),
-//! records to the store's writer thread.
+//! engine task), records to the store's writer thread.
 
 use std::collections::HashMap;
 use std::sync::Arc;

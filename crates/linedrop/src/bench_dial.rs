@@ -168,16 +168,21 @@ async fn place_and_drop(
     let hold = Duration::from_millis(args.hold_ms);
     let mut tally = Tally::default();
     let mut held: VecDeque<Held> = VecDeque::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let start = Instant::now();
     let mut attempted = 0u64;
     let mut last_dial = start;
     while attempted < args.calls || !held.is_empty() {
-        tick.tick().await;
+        // Asleep until the next call is due to be placed or dropped, not woken every
+        // millisecond: a tick that finds nothing to do is the tool's cost, not linedrop's,
+        // and at low rates it was most of what the tool's own thread did.
+        let next_dial = (attempted < args.calls).then(|| start + dial_offset(attempted, args.rate));
+        let next_drop = held.front().map(|h| h.due);
+        if let Some(wake) = next_dial.into_iter().chain(next_drop).min() {
+            tokio::time::sleep_until(wake).await;
+        }
         let now = Instant::now();
         // Calls due by now at this rate (SIPp's pacing: catch up after a late wake-up).
-        let due = ((now - start).as_secs_f64() * args.rate as f64) as u64 + 1;
+        let due = calls_due(now - start, args.rate);
         let dial = due.min(args.calls).saturating_sub(attempted);
         let mut drop = Vec::new();
         while held.front().is_some_and(|h| h.due <= now) {
@@ -228,6 +233,19 @@ async fn place_and_drop(
     Ok((tally, place_s))
 }
 
+/// How many calls are due `elapsed` into a run at `rate` per second: call `k` (from 0) is
+/// due at `k / rate` seconds. In integer nanoseconds, so a wake-up at [`dial_offset`]`(k)`
+/// always finds call `k` due (no float rounding to spin on).
+fn calls_due(elapsed: Duration, rate: u64) -> u64 {
+    (elapsed.as_nanos() * u128::from(rate) / 1_000_000_000) as u64 + 1
+}
+
+/// When call `k` (from 0) is due, from the start of a run at `rate` per second.
+fn dial_offset(k: u64, rate: u64) -> Duration {
+    let nanos = (u128::from(k) * 1_000_000_000).div_ceil(u128::from(rate));
+    Duration::from_nanos(nanos as u64)
+}
+
 /// Polls the ledger until it is quiescent or `within` has passed.
 async fn wait_quiescent(handle: &Handle, within: Duration) -> anyhow::Result<bool> {
     let end = Instant::now() + within;
@@ -239,5 +257,23 @@ async fn wait_quiescent(handle: &Handle, within: Duration) -> anyhow::Result<boo
             return Ok(false);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_call_is_due_at_its_own_offset_and_not_before() {
+        for rate in [1, 3, 7, 50, 999, 1000, 3333] {
+            for k in 0..5000 {
+                let at = dial_offset(k, rate);
+                assert_eq!(calls_due(at, rate), k + 1, "rate {rate} call {k}");
+                if !at.is_zero() {
+                    assert_eq!(calls_due(at - Duration::from_nanos(1), rate), k);
+                }
+            }
+        }
     }
 }
