@@ -41,14 +41,36 @@ impl fmt::Display for Rfc3339 {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            rem / 3600,
-            rem / 60 % 60,
-            rem % 60,
-            d.subsec_millis()
-        )
+        if year > 9999 {
+            // Past what four digits hold: the formatter widens the year.
+            return write!(
+                f,
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+                rem / 3600,
+                rem / 60 % 60,
+                rem % 60,
+                d.subsec_millis()
+            );
+        }
+        // Digits placed by hand: one per event's termination and several per record, where
+        // the formatter's machinery cost more than the calendar arithmetic.
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        put_digits(&mut b[0..4], year as u64);
+        put_digits(&mut b[5..7], month as u64);
+        put_digits(&mut b[8..10], day as u64);
+        put_digits(&mut b[11..13], rem / 3600);
+        put_digits(&mut b[14..16], rem / 60 % 60);
+        put_digits(&mut b[17..19], rem % 60);
+        put_digits(&mut b[20..23], u64::from(d.subsec_millis()));
+        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// Writes `n` as decimal into `out`, zero-padded to its width (`n` must fit).
+fn put_digits(out: &mut [u8], mut n: u64) {
+    for c in out.iter_mut().rev() {
+        *c = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
 
@@ -178,5 +200,11 @@ mod tests {
         assert_eq!(rfc3339(t), "2000-02-29T00:00:00.123Z");
         let t = UNIX_EPOCH + Duration::from_secs(1_795_564_799); // the last second of 2026-11-24
         assert_eq!(rfc3339(t), "2026-11-24T23:59:59.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(253_402_300_799_999); // the last ms of 9999
+        assert_eq!(rfc3339(t), "9999-12-31T23:59:59.999Z");
+        let t = UNIX_EPOCH + Duration::from_secs(253_402_300_800);
+        assert_eq!(rfc3339(t), "10000-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_007);
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.007Z");
     }
 }
