@@ -25,6 +25,9 @@ pub fn event_text(e: &AppEvent, names: &dyn Names) -> String {
     // Serializing these types cannot fail: no maps with non-string keys, no I/O.
     ev.serialize(&mut serde_json::Serializer::new(&mut out))
         .expect("an event serializes");
+    // The text stays in the app's replay window (10,000 events by default): hold only its
+    // bytes, not the slack (glibc shrinks a block in place).
+    out.shrink_to_fit();
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
