@@ -3,6 +3,9 @@
 //! quiescent at the end.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::have_sipp;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,19 +13,6 @@ use linedrop_core::Origin;
 use linedrop_store::{RecordQuery, SqliteStore, Store};
 
 const CALLS: u64 = 5;
-
-fn have_sipp() -> bool {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        eprintln!("skipped: sipp not installed (apt-get install sip-tester)");
-    }
-    ok
-}
 
 /// The value of `key=` in the dialer's summary line.
 fn field(line: &str, key: &str) -> String {

@@ -3,6 +3,9 @@
 //! record), and kill -9 followed by a restart (every call still gets a record).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::have_sipp;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,19 +71,6 @@ fn ledger(api: &str) -> serde_json::Value {
         .call()
         .unwrap();
     serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
-}
-
-fn have_sipp() -> bool {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        eprintln!("skipped: sipp not installed (apt-get install sip-tester)");
-    }
-    ok
 }
 
 /// SIPp placing `calls` long calls to the auto-answer line, all up at once.
