@@ -5,7 +5,7 @@
 #   bench/run.sh cpu TARGET [RATE] [S]  user+sys CPU of TARGET per call at a fixed rate
 #   bench/run.sh mem TARGET N           RSS per established call, N calls held
 #   bench/run.sh durable RATE [S]       BYE -> durable SQLite record latency, p50/p99 (linedrop)
-#   bench/run.sh soak CALLS RATE        RSS at warm-up, middle and end; ledger at the end
+#   bench/run.sh soak CALLS RATE        RSS at warm-up, middle, 95 % and end; ledger at the end
 #   bench/run.sh --check                every mode, tiny: proves the script works (CI)
 #
 # TARGET (inbound: SIPp's built-in `uac` calls it): linedrop-udp | linedrop-tcp | sipp-uas |
@@ -310,13 +310,15 @@ mode_soak() { # CALLS RATE
     # after it, so the first sample waits that long (plus the hold and a margin), and for
     # 10 % of the calls. Earlier, RSS is still filling and any later level looks like drift.
     local warm_s="${WARM_S:-$(( 64 * ${T1_MS:-500} / 1000 + HOLD_MS / 1000 + 10 ))}"
-    local warm="" mid="" done_calls t0=$SECONDS
+    local warm="" mid="" late="" done_calls t0=$SECONDS
     while kill -0 "$UAC_PID" 2>/dev/null; do
         sleep 0.5
         [ -f "$WORK/stat.csv" ] || continue
         done_calls=$(( $(stat_col 'SuccessfulCall(C)') + $(stat_col 'FailedCall(C)') ))
         [ -z "$warm" ] && [ "$done_calls" -ge $(( calls / 10 )) ] && [ $(( SECONDS - t0 )) -ge "$warm_s" ] && warm=$(rss_kib "$SUT_PID")
         [ -z "$mid" ] && [ "$done_calls" -ge $(( calls / 2 )) ] && mid=$(rss_kib "$SUT_PID")
+        # Still under the same load as at warm-up: the like-for-like end of the drift.
+        [ -z "$late" ] && [ "$done_calls" -ge $(( calls * 95 / 100 )) ] && late=$(rss_kib "$SUT_PID")
     done
     set +e; wait "$UAC_PID"; RC=$?; set -e; UAC_PID=""
     SUCC=$(stat_col 'SuccessfulCall(C)'); FAIL=$(stat_col 'FailedCall(C)'); RETR=$(stat_col 'Retransmissions(C)')
@@ -327,7 +329,7 @@ mode_soak() { # CALLS RATE
     ledger >"$WORK/ledger.json"
     stop_sut
     local recs; recs=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM records WHERE completed = 1").fetchone()[0])' "$WORK/linedrop.db" 2>/dev/null || echo '?')
-    echo "RESULT soak calls=$calls rate=$rate rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR rss_start_kib=$start rss_warm_kib=${warm:-?} rss_mid_kib=${mid:-?} rss_end_kib=$end quiescent=$q completed_records=$recs"
+    echo "RESULT soak calls=$calls rate=$rate rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR rss_start_kib=$start rss_warm_kib=${warm:-?} rss_mid_kib=${mid:-?} rss_late_kib=${late:-?} rss_end_kib=$end quiescent=$q completed_records=$recs"
     echo "# ledger at the end: $(tr -d '\n ' <"$WORK/ledger.json" | cut -c1-400)" >&2
 }
 
