@@ -28,7 +28,8 @@ pub struct InviteServer {
 
 impl InviteServer {
     /// A new transaction for a received INVITE, in Proceeding (the user agent sends the
-    /// 100 Trying through [`InviteServer::respond`]).
+    /// 100 Trying through [`InviteServer::respond`], unless its first response is sent
+    /// at once: see [`InviteServer::is_silent`]).
     pub fn new(cfg: TimerConfig, reliable: bool) -> Self {
         Self {
             state: TsxState::Proceeding,
@@ -41,6 +42,12 @@ impl InviteServer {
             out: Outbox::default(),
             retransmissions: 0,
         }
+    }
+
+    /// Whether no response has been sent yet: the user agent then owes the INVITE its
+    /// 100 Trying (RFC 3261 §17.2.1).
+    pub fn is_silent(&self) -> bool {
+        self.state == TsxState::Proceeding && self.last.is_none()
     }
 
     /// Sends a response. Returns false (and sends nothing) if the transaction can no

@@ -106,10 +106,7 @@ impl SipProvider {
             .map(ToString::to_string)
             .collect();
         let call_id = call_id.to_owned();
-        let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
-        let mut trying = self.response(&req, 100, None);
-        stamp_via(&mut trying, &req, from);
-        tsx.respond(now.instant, 100, trying.to_bytes().into());
+        let tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
         let leg = Box::new(Leg {
             id,
             outbound: false,
@@ -154,6 +151,9 @@ impl SipProvider {
         if let Some(leg) = self.legs.get_mut(&id) {
             leg.invite_tsx = Some(tsx_id);
         }
+        // The 100 Trying waits for the end of this step (`poll_transmit`): see
+        // `send_pending_trying`.
+        self.pending_trying.push((tsx_id, now.instant));
         self.events.push_back(ProviderEvent::Incoming {
             call: id,
             line,
@@ -162,6 +162,37 @@ impl SipProvider {
         });
         if self.cfg.auto_ringing {
             self.send_provisional(now, id, 180);
+        }
+    }
+
+    /// RFC 3261 §17.2.1: an INVITE server transaction sends 100 Trying unless it knows the
+    /// TU will send a provisional or final response within 200 ms. Whether it will is known
+    /// at the end of the step that took the INVITE: the engine handles `Incoming` in the
+    /// same step (`pump`, before the driver drains `poll_transmit`), and an auto-answer
+    /// line's 200, `auto_ringing`'s 180 or a rejecting line's final response are already
+    /// out by then. So the 100 is decided here, at the first `poll_transmit` after the
+    /// INVITE: sent only by a transaction that has sent nothing (an app decides, or the
+    /// provider is driven without an engine), which is as prompt as sending it at once.
+    /// A 200 ms timer would say the same for answering lines but hold back the 100 of the
+    /// others, and cost a timer per call.
+    pub(crate) fn send_pending_trying(&mut self) {
+        for (tsx_id, at) in std::mem::take(&mut self.pending_trying) {
+            let Some(entry) = self.tsx.get(&tsx_id) else {
+                continue;
+            };
+            let silent = matches!(&entry.tsx, Tsx::InviteServer(t) if t.is_silent());
+            let Some(leg) = entry.call.and_then(|c| self.legs.get(&c)) else {
+                continue;
+            };
+            let Some(invite) = leg.invite.as_deref().filter(|_| silent) else {
+                continue;
+            };
+            let mut trying = self.response(invite, 100, None);
+            stamp_via(&mut trying, invite, leg.peer);
+            if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&tsx_id).map(|e| &mut e.tsx) {
+                t.respond(at, 100, trying.to_bytes().into());
+            }
+            self.sync_tsx(at, tsx_id);
         }
     }
 
@@ -396,6 +427,163 @@ mod tests {
              Content-Length: {}\r\n\r\n{body}",
             body.len()
         )
+    }
+
+    /// The status lines of everything the user agent queued, drained.
+    fn statuses(ua: &mut SipProvider) -> Vec<String> {
+        std::iter::from_fn(|| ua.poll_transmit())
+            .map(|t| {
+                let text = String::from_utf8_lossy(&t.bytes).into_owned();
+                text.lines().next().unwrap_or_default().to_owned()
+            })
+            .collect()
+    }
+
+    fn test_now() -> Now {
+        #[allow(clippy::disallowed_methods)]
+        Now::new(std::time::Instant::now(), SystemTime::now())
+    }
+
+    fn ua_with(f: impl FnOnce(&mut SipConfig)) -> SipProvider {
+        let mut cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+        f(&mut cfg);
+        let mut ua = SipProvider::new(cfg, CallIds::default());
+        ua.add_line(LineId::from_bits(1), "sip:bob@127.0.0.1")
+            .unwrap();
+        ua
+    }
+
+    const FAR: &str = "127.0.0.2:5060";
+
+    #[test]
+    fn an_invite_nobody_answers_in_its_step_gets_100_trying_and_again_when_retransmitted() {
+        let now = test_now();
+        let mut ua = ua_with(|_| {});
+        let far = Peer::udp(FAR.parse().unwrap());
+        let invite = request("INVITE", "z9hG4bKt1", "", 1, "");
+        ua.handle_message(now, far, invite.as_bytes());
+        let Some(ProviderEvent::Incoming { call, .. }) = ua.poll_event() else {
+            panic!("the INVITE is offered");
+        };
+        assert_eq!(statuses(&mut ua), ["SIP/2.0 100 Trying"]);
+        ua.handle_message(now, far, invite.as_bytes());
+        assert_eq!(
+            statuses(&mut ua),
+            ["SIP/2.0 100 Trying"],
+            "the retransmitted INVITE gets the 100 again"
+        );
+        // The app answers in a later step: the 200 alone.
+        ua.answer(now, call);
+        assert_eq!(statuses(&mut ua), ["SIP/2.0 200 OK"]);
+    }
+
+    #[test]
+    fn a_retransmission_before_the_step_ends_still_gets_exactly_one_100() {
+        let now = test_now();
+        let mut ua = ua_with(|_| {});
+        let far = Peer::udp(FAR.parse().unwrap());
+        let invite = request("INVITE", "z9hG4bKt2", "", 1, "");
+        ua.handle_message(now, far, invite.as_bytes());
+        ua.handle_message(now, far, invite.as_bytes());
+        assert_eq!(statuses(&mut ua), ["SIP/2.0 100 Trying"]);
+    }
+
+    #[test]
+    fn no_100_when_the_answer_goes_out_in_the_invites_step() {
+        let now = test_now();
+        let mut ua = ua_with(|_| {});
+        let far = Peer::udp(FAR.parse().unwrap());
+        let invite = request("INVITE", "z9hG4bKt3", "", 1, "");
+        ua.handle_message(now, far, invite.as_bytes());
+        let Some(ProviderEvent::Incoming { call, .. }) = ua.poll_event() else {
+            panic!("the INVITE is offered");
+        };
+        ua.answer(now, call);
+        assert_eq!(statuses(&mut ua), ["SIP/2.0 200 OK"]);
+        ua.handle_message(now, far, invite.as_bytes());
+        assert_eq!(
+            statuses(&mut ua),
+            Vec::<String>::new(),
+            "Accepted absorbs a retransmitted INVITE (Timer G resends the 200)"
+        );
+    }
+
+    #[test]
+    fn no_100_with_auto_ringing() {
+        let now = test_now();
+        let mut ua = ua_with(|c| c.auto_ringing = true);
+        let far = Peer::udp(FAR.parse().unwrap());
+        let invite = request("INVITE", "z9hG4bKt4", "", 1, "");
+        ua.handle_message(now, far, invite.as_bytes());
+        assert_eq!(statuses(&mut ua), ["SIP/2.0 180 Ringing"]);
+        ua.handle_message(now, far, invite.as_bytes());
+        assert_eq!(
+            statuses(&mut ua),
+            ["SIP/2.0 180 Ringing"],
+            "the retransmitted INVITE gets the 180 again"
+        );
+    }
+
+    /// Every line behaviour through the engine, as the driver runs it: the INVITE, the
+    /// engine's pump, then the transmits.
+    #[test]
+    fn through_the_engine_100_goes_only_to_invites_left_waiting() {
+        use linedrop_core::{Engine, EngineConfig, LineConfig, LinePolicy, Privilege, Unattended};
+        let cases = [
+            (
+                Some(Unattended::Answer { hold: None }),
+                false,
+                vec!["SIP/2.0 200 OK"],
+            ),
+            (
+                Some(Unattended::Answer { hold: None }),
+                true,
+                vec!["SIP/2.0 180 Ringing", "SIP/2.0 200 OK"],
+            ),
+            (
+                Some(Unattended::Reject { status: 486 }),
+                false,
+                vec!["SIP/2.0 486 Busy Here"],
+            ),
+            (
+                Some(Unattended::Offer),
+                false,
+                vec!["SIP/2.0 480 Temporarily Unavailable"],
+            ),
+            // An app owns the line: it decides later, so the 100 goes now.
+            (None, false, vec!["SIP/2.0 100 Trying"]),
+            (None, true, vec!["SIP/2.0 180 Ringing"]),
+        ];
+        for (unattended, auto_ringing, want) in cases {
+            let now = test_now();
+            let ids = CallIds::starting_at(1);
+            let mut cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+            cfg.auto_ringing = auto_ringing;
+            let ua = SipProvider::new(cfg, ids.clone());
+            let mut engine = Engine::new(EngineConfig { call_ids: ids }, ua);
+            let policy = LinePolicy {
+                unattended: unattended.unwrap_or(Unattended::Offer),
+                ..LinePolicy::default()
+            };
+            let line = engine
+                .add_line(LineConfig {
+                    address: "sip:bob@127.0.0.1".into(),
+                    policy,
+                })
+                .unwrap();
+            if unattended.is_none() {
+                let app = engine.open_app("owner");
+                engine.open_line(app, line, Privilege::Owner).unwrap();
+            }
+            let far = Peer::udp(FAR.parse().unwrap());
+            let invite = request("INVITE", "z9hG4bKt5", "", 1, "");
+            engine
+                .provider_mut()
+                .handle_message(now, far, invite.as_bytes());
+            engine.pump(now);
+            let got = statuses(engine.provider_mut());
+            assert_eq!(got, want, "{unattended:?}, auto_ringing {auto_ringing}");
+        }
     }
 
     #[test]
