@@ -44,7 +44,8 @@ pub struct SipSection {
     pub timer_d_ms: u64,
     /// Socket buffer size in bytes (for load; omit for the OS default).
     pub socket_buffer: Option<usize>,
-    /// Send 180 Ringing as soon as a call is offered.
+    /// Send 180 Ringing as soon as a call is offered (instead of 100 Trying); a call the
+    /// line answers or rejects by itself gets its final response alone.
     pub auto_ringing: bool,
 }
 

@@ -23,7 +23,9 @@ pub struct SipConfig {
     /// Seed for Call-IDs, tags and branches: the same seed replays the same run.
     pub rng_seed: u64,
     /// Answer inbound calls with `180 Ringing` at once (before the app accepts), as most
-    /// phones do; `false` waits for the app's `accept`.
+    /// phones do, instead of `100 Trying`; `false` waits for the app's `accept`. A call
+    /// answered or refused at once (a line that answers or rejects by itself) gets its
+    /// final response alone: there is nobody to ring for.
     pub auto_ringing: bool,
     /// The RTP port advertised in SDP (no media is sent yet).
     pub media_port: u16,

@@ -198,10 +198,10 @@ pub struct SipProvider {
     pub(crate) tombstones: VecDeque<(Instant, Arc<DialogKey>)>,
     pub(crate) tombstone_set: HashMap<Arc<DialogKey>, Instant>,
     pub(crate) transmits: VecDeque<Transmit>,
-    /// INVITE server transactions whose 100 Trying is not decided yet (and the instant
-    /// their INVITE came): settled by the next `poll_transmit`
-    /// (`server::send_pending_trying`).
-    pub(crate) pending_trying: Vec<(u64, Instant)>,
+    /// INVITE server transactions whose first provisional response (100, or 180 with
+    /// `auto_ringing`) is not decided yet, and when their INVITE came: settled by the
+    /// next `poll_transmit` (`server::send_first_provisional`).
+    pub(crate) undecided: Vec<(u64, Now)>,
     pub(crate) events: VecDeque<ProviderEvent>,
     pub(crate) connections: BTreeSet<ConnId>,
     pub(crate) stats: SipStats,
@@ -230,7 +230,7 @@ impl SipProvider {
             tombstones: VecDeque::new(),
             tombstone_set: HashMap::new(),
             transmits: VecDeque::new(),
-            pending_trying: Vec::new(),
+            undecided: Vec::new(),
             events: VecDeque::new(),
             connections: BTreeSet::new(),
             stats: SipStats::default(),
@@ -250,12 +250,13 @@ impl SipProvider {
 
     /// The next message to send.
     ///
-    /// The first call after an INVITE decides its 100 Trying (RFC 3261 §17.2.1): none if
-    /// the transaction user has already sent a provisional or final response to it, which
-    /// is why a driver pumps the engine before it drains this.
+    /// The first call after an INVITE decides its first provisional response (100 Trying,
+    /// or 180 with [`SipConfig::auto_ringing`]; RFC 3261 §17.2.1): none if the transaction
+    /// user has already sent a provisional or final response to it, which is why a driver
+    /// pumps the engine before it drains this.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if !self.pending_trying.is_empty() {
-            self.send_pending_trying();
+        if !self.undecided.is_empty() {
+            self.send_first_provisional();
         }
         self.transmits.pop_front()
     }

@@ -151,48 +151,52 @@ impl SipProvider {
         if let Some(leg) = self.legs.get_mut(&id) {
             leg.invite_tsx = Some(tsx_id);
         }
-        // The 100 Trying waits for the end of this step (`poll_transmit`): see
-        // `send_pending_trying`.
-        self.pending_trying.push((tsx_id, now.instant));
+        // The first provisional response (100 Trying, or 180 with `auto_ringing`) waits
+        // for the end of this step (`poll_transmit`): see `send_first_provisional`.
+        self.undecided.push((tsx_id, now));
         self.events.push_back(ProviderEvent::Incoming {
             call: id,
             line,
             remote: remote_uri,
             local: local_uri,
         });
-        if self.cfg.auto_ringing {
-            self.send_provisional(now, id, 180);
-        }
     }
 
     /// RFC 3261 §17.2.1: an INVITE server transaction sends 100 Trying unless it knows the
     /// TU will send a provisional or final response within 200 ms. Whether it will is known
     /// at the end of the step that took the INVITE: the engine handles `Incoming` in the
     /// same step (`pump`, before the driver drains `poll_transmit`), and an auto-answer
-    /// line's 200, `auto_ringing`'s 180 or a rejecting line's final response are already
-    /// out by then. So the 100 is decided here, at the first `poll_transmit` after the
-    /// INVITE: sent only by a transaction that has sent nothing (an app decides, or the
-    /// provider is driven without an engine), which is as prompt as sending it at once.
+    /// line's 200 or a rejecting line's final response is already out by then. So the
+    /// first provisional response is decided here, at the first `poll_transmit` after the
+    /// INVITE, and sent only by a transaction that has sent nothing yet (an app decides,
+    /// or the provider is driven without an engine): as prompt as sending it at once. It
+    /// is 180 Ringing with `auto_ringing` (which makes a 100 needless), else 100 Trying.
+    /// A call answered or refused in its INVITE's step gets neither: the 180 of
+    /// `auto_ringing` tells a caller to wait for someone, and nobody is waited for.
     /// A 200 ms timer would say the same for answering lines but hold back the 100 of the
     /// others, and cost a timer per call.
-    pub(crate) fn send_pending_trying(&mut self) {
-        for (tsx_id, at) in std::mem::take(&mut self.pending_trying) {
+    pub(crate) fn send_first_provisional(&mut self) {
+        for (tsx_id, now) in std::mem::take(&mut self.undecided) {
             let Some(entry) = self.tsx.get(&tsx_id) else {
                 continue;
             };
             let silent = matches!(&entry.tsx, Tsx::InviteServer(t) if t.is_silent());
-            let Some(leg) = entry.call.and_then(|c| self.legs.get(&c)) else {
+            let Some((call, leg)) = entry.call.and_then(|c| Some((c, self.legs.get(&c)?))) else {
                 continue;
             };
             let Some(invite) = leg.invite.as_deref().filter(|_| silent) else {
                 continue;
             };
+            if self.cfg.auto_ringing {
+                self.send_provisional(now, call, 180);
+                continue;
+            }
             let mut trying = self.response(invite, 100, None);
             stamp_via(&mut trying, invite, leg.peer);
             if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&tsx_id).map(|e| &mut e.tsx) {
-                t.respond(at, 100, trying.to_bytes().into());
+                t.respond(now.instant, 100, trying.to_bytes().into());
             }
-            self.sync_tsx(at, tsx_id);
+            self.sync_tsx(now.instant, tsx_id);
         }
     }
 
@@ -524,10 +528,10 @@ mod tests {
         );
     }
 
-    /// Every line behaviour through the engine, as the driver runs it: the INVITE, the
-    /// engine's pump, then the transmits.
+    /// Every line behaviour, with and without `auto_ringing`, through the engine as the
+    /// driver runs it: the INVITE, the engine's pump, then the transmits.
     #[test]
-    fn through_the_engine_100_goes_only_to_invites_left_waiting() {
+    fn through_the_engine_a_provisional_goes_only_to_invites_left_waiting() {
         use linedrop_core::{Engine, EngineConfig, LineConfig, LinePolicy, Privilege, Unattended};
         let cases = [
             (
@@ -538,7 +542,7 @@ mod tests {
             (
                 Some(Unattended::Answer { hold: None }),
                 true,
-                vec!["SIP/2.0 180 Ringing", "SIP/2.0 200 OK"],
+                vec!["SIP/2.0 200 OK"],
             ),
             (
                 Some(Unattended::Reject { status: 486 }),
@@ -550,7 +554,12 @@ mod tests {
                 false,
                 vec!["SIP/2.0 480 Temporarily Unavailable"],
             ),
-            // An app owns the line: it decides later, so the 100 goes now.
+            (
+                Some(Unattended::Reject { status: 603 }),
+                true,
+                vec!["SIP/2.0 603 Decline"],
+            ),
+            // An app owns the line: it decides later, so the 100 (or the 180) goes now.
             (None, false, vec!["SIP/2.0 100 Trying"]),
             (None, true, vec!["SIP/2.0 180 Ringing"]),
         ];
