@@ -104,7 +104,7 @@ impl SipProvider {
             peer,
             Some(call),
             Purpose::Invite,
-            (branch, MethodKey::Invite),
+            (branch.into(), MethodKey::Invite),
         );
         if let Some(leg) = self.legs.get_mut(&call) {
             leg.invite_tsx = Some(id);
@@ -335,7 +335,7 @@ impl SipProvider {
             peer,
             Some(call),
             Purpose::Cancel,
-            (branch, MethodKey::Cancel),
+            (branch.into(), MethodKey::Cancel),
         );
         if let Some(id) = invite_tsx {
             if let Some(Tsx::InviteClient(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
@@ -379,7 +379,7 @@ impl SipProvider {
             peer,
             Some(call),
             Purpose::Bye,
-            (branch, MethodKey::Other),
+            (branch.into(), MethodKey::Other),
         );
     }
 
@@ -442,7 +442,7 @@ impl SipProvider {
                     peer,
                     None,
                     Purpose::ForkBye,
-                    (branch, MethodKey::Other),
+                    (branch.into(), MethodKey::Other),
                 );
             }
         }

@@ -153,7 +153,7 @@ impl SipProvider {
         let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
         let target = req.headers().first_contact_uri();
-        let key = (branch.to_owned(), MethodKey::ServerInvite);
+        let key = (branch.into(), MethodKey::ServerInvite);
         let owner = (status == 200).then_some(call);
         let id = self.add_tsx(
             now.instant,

@@ -42,6 +42,7 @@ mod session;
 mod stats;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -120,8 +121,10 @@ pub(crate) struct TsxEntry {
     pub(crate) peer: Peer,
     pub(crate) call: Option<CallId>,
     pub(crate) purpose: Purpose,
-    /// The key under which it is indexed (branch, and the method it matches).
-    pub(crate) key: (String, MethodKey),
+    /// The key under which it is indexed (branch, and the method it matches). The branch
+    /// is the index's own key, shared: a UDP transaction outlives its call by 64·T1, so
+    /// a second copy would be paid by every one of the 64·R live transactions.
+    pub(crate) key: (Arc<str>, MethodKey),
     /// Its entry in the timer set.
     pub(crate) deadline: Option<Instant>,
     /// Our INVITE: the 2xx we acknowledged, by To tag (the call's dialog and any extra
@@ -144,6 +147,11 @@ pub(crate) enum MethodKey {
 }
 
 impl MethodKey {
+    /// Its slot in a [`BranchTsx`].
+    fn slot(self) -> usize {
+        self as usize
+    }
+
     pub(crate) fn client(m: &Method) -> Self {
         match m {
             Method::Invite | Method::Ack => MethodKey::Invite,
@@ -158,6 +166,22 @@ impl MethodKey {
             Method::Cancel => MethodKey::ServerCancel,
             _ => MethodKey::ServerOther,
         }
+    }
+}
+
+/// The transactions of one branch, by the method they match (a CANCEL shares its
+/// INVITE's branch, RFC 3261 §9.1). Keyed by the branch alone, the index is searched with
+/// the `&str` of a received Via: no key is built (and allocated) to look one up.
+#[derive(Debug, Default)]
+pub(crate) struct BranchTsx([Option<NonZeroU64>; 6]);
+
+impl BranchTsx {
+    fn get(&self, m: MethodKey) -> Option<u64> {
+        self.0[m.slot()].map(NonZeroU64::get)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
     }
 }
 
@@ -183,7 +207,7 @@ pub struct SipProvider {
     /// transaction outlives its call by 64·T1), and an inline table pays an entry's few
     /// hundred bytes for every empty slot too.
     pub(crate) tsx: IdMap<u64, Box<TsxEntry>>,
-    pub(crate) tsx_index: HashMap<(String, MethodKey), u64>,
+    pub(crate) tsx_index: HashMap<Arc<str>, BranchTsx>,
     /// Each call's live transactions, so per-call work never scans every transaction
     /// (a UDP server transaction outlives its call by Timer J: at R calls/s about 64·R are
     /// live, and a scan per call made the cost per call grow with the rate).
@@ -326,11 +350,20 @@ impl SipProvider {
         peer: Peer,
         call: Option<CallId>,
         purpose: Purpose,
-        key: (String, MethodKey),
+        key: (Arc<str>, MethodKey),
     ) -> u64 {
         let id = self.next_tsx;
         self.next_tsx += 1;
-        self.tsx_index.insert(key.clone(), id);
+        // Ids start at 1 and only grow.
+        let slot = NonZeroU64::new(id);
+        match self.tsx_index.get_mut(&*key.0) {
+            Some(b) => b.0[key.1.slot()] = slot,
+            None => {
+                let mut b = BranchTsx::default();
+                b.0[key.1.slot()] = slot;
+                self.tsx_index.insert(Arc::clone(&key.0), b);
+            }
+        }
         if let Some(c) = call {
             self.tsx_by_call.entry(c).or_default().push(id);
         }
@@ -395,8 +428,15 @@ impl SipProvider {
             if let Some(at) = entry.deadline {
                 self.timers.remove(&(at, id));
             }
-            if self.tsx_index.get(&entry.key) == Some(&id) {
-                self.tsx_index.remove(&entry.key);
+            // A newer transaction may have taken the key; only our own slot is cleared.
+            let (branch, m) = (&*entry.key.0, entry.key.1);
+            if let Some(b) = self.tsx_index.get_mut(branch) {
+                if b.get(m) == Some(id) {
+                    b.0[m.slot()] = None;
+                    if b.is_empty() {
+                        self.tsx_index.remove(branch);
+                    }
+                }
             }
             if let Some(c) = entry.call {
                 if let Some(ids) = self.tsx_by_call.get_mut(&c) {
@@ -424,6 +464,11 @@ impl SipProvider {
                 }
             }
         }
+    }
+
+    /// The transaction indexed under `branch` for `method`, if any.
+    pub(crate) fn find_tsx(&self, branch: &str, method: MethodKey) -> Option<u64> {
+        self.tsx_index.get(branch)?.get(method)
     }
 
     fn tsx_transport_error(&mut self, now: Now, id: u64) {
@@ -624,5 +669,50 @@ impl Provider for SipProvider {
             tombstones: self.tombstone_set.len() as u64,
             connections: self.connections.len() as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_keeps_each_method_of_a_branch_and_a_removal_clears_only_its_own_slot() {
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+        let mut ua = SipProvider::new(cfg, CallIds::default());
+        let peer = Peer::udp("127.0.0.2:5060".parse().unwrap());
+        let add = |ua: &mut SipProvider, m| {
+            let t = Tsx::InviteServer(InviteServer::new(ua.cfg.timers, false));
+            ua.add_tsx(now, t, peer, None, Purpose::Server, ("z9hG4bKx".into(), m))
+        };
+        let invite = add(&mut ua, MethodKey::ServerInvite);
+        let cancel = add(&mut ua, MethodKey::ServerCancel);
+        assert_eq!(
+            ua.find_tsx("z9hG4bKx", MethodKey::ServerInvite),
+            Some(invite)
+        );
+        assert_eq!(
+            ua.find_tsx("z9hG4bKx", MethodKey::ServerCancel),
+            Some(cancel)
+        );
+        assert_eq!(ua.find_tsx("z9hG4bKx", MethodKey::Invite), None);
+        ua.remove_tsx(cancel);
+        assert_eq!(
+            ua.find_tsx("z9hG4bKx", MethodKey::ServerInvite),
+            Some(invite)
+        );
+        assert_eq!(ua.find_tsx("z9hG4bKx", MethodKey::ServerCancel), None);
+        // A newer transaction under the same key replaces the older in the index; the
+        // older one's removal leaves it there.
+        let newer = add(&mut ua, MethodKey::ServerInvite);
+        ua.remove_tsx(invite);
+        assert_eq!(
+            ua.find_tsx("z9hG4bKx", MethodKey::ServerInvite),
+            Some(newer)
+        );
+        ua.remove_tsx(newer);
+        assert!(ua.tsx_index.is_empty(), "an empty branch leaves the index");
     }
 }

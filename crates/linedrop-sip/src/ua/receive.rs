@@ -53,14 +53,12 @@ impl SipProvider {
 
     fn on_response(&mut self, now: Now, from: Peer, resp: Response) {
         let h = resp.headers();
-        let branch = h
-            .with_top_via(|v| v.branch().map(str::to_owned))
-            .ok()
-            .flatten();
         let method = h.cseq().ok().map(|c| MethodKey::client(&c.method));
-        let id = branch
-            .zip(method)
-            .and_then(|key| self.tsx_index.get(&key).copied());
+        let id = method.and_then(|m| {
+            h.with_top_via(|v| v.branch().and_then(|b| self.find_tsx(b, m)))
+                .ok()
+                .flatten()
+        });
         match id {
             Some(id) => self.on_client_response(now, from, id, resp),
             None => {
@@ -79,10 +77,7 @@ impl SipProvider {
             return;
         }
         // A retransmission is answered by its transaction.
-        if let Some(&id) = self
-            .tsx_index
-            .get(&(branch.clone(), MethodKey::server(&method)))
-        {
+        if let Some(id) = self.find_tsx(&branch, MethodKey::server(&method)) {
             if let Some(entry) = self.tsx.get_mut(&id) {
                 match &mut entry.tsx {
                     Tsx::InviteServer(t) => {
@@ -199,7 +194,7 @@ impl SipProvider {
         stamp_via(&mut resp, req, from);
         let mut tsx = NonInviteServer::new(self.cfg.timers, from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
-        let key = (branch.to_owned(), MethodKey::server(req.method()));
+        let key = (branch.into(), MethodKey::server(req.method()));
         self.add_tsx(
             now.instant,
             Tsx::NonInviteServer(tsx),
@@ -229,7 +224,7 @@ impl SipProvider {
         stamp_via(&mut resp, req, from);
         let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
-        let key = (branch.to_owned(), MethodKey::ServerInvite);
+        let key = (branch.into(), MethodKey::ServerInvite);
         self.add_tsx(
             now.instant,
             Tsx::InviteServer(tsx),

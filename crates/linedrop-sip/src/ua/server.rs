@@ -146,7 +146,7 @@ impl SipProvider {
             from,
             Some(id),
             Purpose::Server,
-            (branch.to_owned(), MethodKey::ServerInvite),
+            (branch.into(), MethodKey::ServerInvite),
         );
         if let Some(leg) = self.legs.get_mut(&id) {
             leg.invite_tsx = Some(tsx_id);
@@ -285,10 +285,7 @@ impl SipProvider {
 
     pub(crate) fn on_ack(&mut self, now: Now, _from: Peer, branch: &str, req: Request) {
         // The ACK of a non-2xx final shares the INVITE's branch (RFC 3261 §17.2.3).
-        if let Some(&id) = self
-            .tsx_index
-            .get(&(branch.to_owned(), MethodKey::ServerInvite))
-        {
+        if let Some(id) = self.find_tsx(branch, MethodKey::ServerInvite) {
             let call = self.tsx.get(&id).and_then(|e| e.call);
             if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
                 if t.state() == TsxState::Completed {
@@ -363,10 +360,7 @@ impl SipProvider {
     }
 
     pub(crate) fn on_cancel(&mut self, now: Now, from: Peer, branch: &str, req: Request) {
-        let invite = self
-            .tsx_index
-            .get(&(branch.to_owned(), MethodKey::ServerInvite))
-            .copied();
+        let invite = self.find_tsx(branch, MethodKey::ServerInvite);
         let Some(id) = invite else {
             return self.reply(now, from, branch, &req, 481, None);
         };

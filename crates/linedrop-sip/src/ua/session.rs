@@ -415,7 +415,14 @@ impl SipProvider {
             let t = InviteClient::new(now, self.cfg.timers, reliable, bytes);
             (Tsx::InviteClient(t), MethodKey::Invite)
         };
-        let id = self.add_tsx(now, tsx, peer, Some(call), Purpose::Refresh, (branch, key));
+        let id = self.add_tsx(
+            now,
+            tsx,
+            peer,
+            Some(call),
+            Purpose::Refresh,
+            (branch.into(), key),
+        );
         if let Some(leg) = self.legs.get_mut(&call) {
             leg.timers.refresh_tsx = Some(id);
         }
@@ -442,7 +449,7 @@ impl SipProvider {
             peer,
             Some(call),
             Purpose::Keepalive,
-            (branch, MethodKey::Other),
+            (branch.into(), MethodKey::Other),
         );
         if let Some(leg) = self.legs.get_mut(&call) {
             leg.timers.keepalive_tsx = Some(id);
@@ -498,7 +505,7 @@ impl SipProvider {
             peer,
             Some(call),
             Purpose::Invite,
-            (branch, MethodKey::Invite),
+            (branch.into(), MethodKey::Invite),
         );
         if let Some(leg) = self.legs.get_mut(&call) {
             leg.invite_tsx = Some(id);
