@@ -41,7 +41,8 @@ pub fn choose_codec(sdp: &str) -> Result<u8, SdpError> {
         return Err(SdpError::Malformed("does not start with v=0"));
     }
     let mut saw_audio = false;
-    let mut names: Vec<(u8, String)> = Vec::new();
+    // Encoding names are compared without case (RFC 4566 §6), in place: no copy each.
+    let mut names: Vec<(u8, &str)> = Vec::new();
     let mut offered: Vec<u8> = Vec::new();
     for line in sdp.lines().map(str::trim_end) {
         if let Some(m) = line.strip_prefix("m=audio ") {
@@ -58,7 +59,7 @@ pub fn choose_codec(sdp: &str) -> Result<u8, SdpError> {
             let pt = parts.next().and_then(|p| p.parse::<u8>().ok());
             let name = parts.next().and_then(|n| n.split('/').next());
             if let (Some(pt), Some(name)) = (pt, name) {
-                names.push((pt, name.to_ascii_uppercase()));
+                names.push((pt, name));
             }
         }
     }
@@ -66,12 +67,9 @@ pub fn choose_codec(sdp: &str) -> Result<u8, SdpError> {
         return Err(SdpError::Malformed("no audio stream"));
     }
     for pt in offered {
-        let name = names
-            .iter()
-            .find(|(p, _)| *p == pt)
-            .map(|(_, n)| n.as_str());
+        let name = names.iter().find(|(p, _)| *p == pt).map(|(_, n)| *n);
         let known = CODECS.iter().find(|(static_pt, n)| match name {
-            Some(name) => name == *n,
+            Some(name) => name.eq_ignore_ascii_case(n),
             None => pt == *static_pt,
         });
         if known.is_some() {
@@ -175,6 +173,8 @@ mod tests {
     fn dynamic_names_and_refusals() {
         let pcma_only = "v=0\r\nm=audio 1 RTP/AVP 96 8\r\na=rtpmap:96 opus/48000/2\r\n";
         assert_eq!(choose_codec(pcma_only), Ok(8));
+        let lower = "v=0\r\nm=audio 1 RTP/AVP 96\r\na=rtpmap:96 pcma/8000\r\n";
+        assert_eq!(choose_codec(lower), Ok(96), "encoding names ignore case");
         let none = "v=0\r\nm=audio 1 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n";
         assert_eq!(choose_codec(none), Err(SdpError::NoCommonCodec));
         let declined = "v=0\r\nm=audio 0 RTP/AVP 0\r\n";
