@@ -1,5 +1,6 @@
 //! The INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §8.4).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::timer::TimerTable;
@@ -9,7 +10,9 @@ use super::{Outbox, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
 #[derive(Debug)]
 pub struct InviteClient {
     state: TsxState,
-    cfg: TimerConfig,
+    /// Shared by every transaction of a user agent: a UDP transaction outlives its call
+    /// by 64·T1, and a copy each would cost every one of them the whole table.
+    cfg: Arc<TimerConfig>,
     reliable: bool,
     request: Wire,
     /// The ACK for a non-2xx final, kept to answer its retransmissions.
@@ -23,23 +26,29 @@ pub struct InviteClient {
 
 impl InviteClient {
     /// Starts the transaction: the INVITE is queued for transmission.
-    pub fn new(now: Instant, cfg: TimerConfig, reliable: bool, request: Wire) -> Self {
+    pub fn new(
+        now: Instant,
+        cfg: impl Into<Arc<TimerConfig>>,
+        reliable: bool,
+        request: Wire,
+    ) -> Self {
+        let cfg = cfg.into();
         let mut t = Self {
             state: TsxState::Calling,
-            cfg,
             reliable,
             request: request.clone(),
             ack: None,
             a_interval: cfg.t1,
+            cfg,
             timers: TimerTable::default(),
             out: Outbox::default(),
             retransmissions: 0,
         };
         t.out.push(TsxOutput::Transmit(request));
         if !reliable {
-            t.timers.set(Timer::A, now + cfg.t1);
+            t.timers.set(Timer::A, now + t.cfg.t1);
         }
-        t.timers.set(Timer::B, now + cfg.t1x64());
+        t.timers.set(Timer::B, now + t.cfg.t1x64());
         t
     }
 

@@ -1,5 +1,6 @@
 //! The non-INVITE client transaction (RFC 3261 §17.1.2): BYE, CANCEL, OPTIONS, UPDATE.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::timer::TimerTable;
@@ -9,7 +10,9 @@ use super::{Outbox, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
 #[derive(Debug)]
 pub struct NonInviteClient {
     state: TsxState,
-    cfg: TimerConfig,
+    /// Shared by every transaction of a user agent: a UDP transaction outlives its call
+    /// by 64·T1, and a copy each would cost every one of them the whole table.
+    cfg: Arc<TimerConfig>,
     reliable: bool,
     request: Wire,
     /// The next Timer E interval.
@@ -21,22 +24,28 @@ pub struct NonInviteClient {
 
 impl NonInviteClient {
     /// Starts the transaction: the request is queued for transmission.
-    pub fn new(now: Instant, cfg: TimerConfig, reliable: bool, request: Wire) -> Self {
+    pub fn new(
+        now: Instant,
+        cfg: impl Into<Arc<TimerConfig>>,
+        reliable: bool,
+        request: Wire,
+    ) -> Self {
+        let cfg = cfg.into();
         let mut t = Self {
             state: TsxState::Trying,
-            cfg,
             reliable,
             request: request.clone(),
             e_interval: cfg.t1,
+            cfg,
             timers: TimerTable::default(),
             out: Outbox::default(),
             retransmissions: 0,
         };
         t.out.push(TsxOutput::Transmit(request));
         if !reliable {
-            t.timers.set(Timer::E, now + cfg.t1);
+            t.timers.set(Timer::E, now + t.cfg.t1);
         }
-        t.timers.set(Timer::F, now + cfg.t1x64());
+        t.timers.set(Timer::F, now + t.cfg.t1x64());
         t
     }
 

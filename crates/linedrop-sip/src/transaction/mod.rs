@@ -12,6 +12,11 @@
 //! message (the ACK of a non-2xx final response) it asks the user agent for it through a
 //! closure, called only when that message is really needed.
 //!
+//! Constructors take the timers as `impl Into<Arc<TimerConfig>>`: a user agent hands every
+//! transaction the same shared table (a UDP transaction outlives its call by 64·T1, so at R
+//! calls/s some 64·R are live and a copy each would be paid by all of them); a plain
+//! [`TimerConfig`] works too.
+//!
 //! Retransmissions happen only over unreliable transports; over TCP the timers that absorb
 //! retransmissions (D, I, J, K) are zero, as §17 says.
 //!

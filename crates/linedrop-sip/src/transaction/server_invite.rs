@@ -1,6 +1,7 @@
 //! The INVITE server transaction (RFC 3261 §17.2.1, RFC 6026 §8.5-8.7), which here also
 //! retransmits its 2xx until the ACK (RFC 3261 §13.3.1.4; see the module docs).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::timer::TimerTable;
@@ -10,7 +11,9 @@ use super::{Outbox, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
 #[derive(Debug)]
 pub struct InviteServer {
     state: TsxState,
-    cfg: TimerConfig,
+    /// Shared by every transaction of a user agent: a UDP transaction outlives its call
+    /// by 64·T1, and a copy each would cost every one of them the whole table.
+    cfg: Arc<TimerConfig>,
     reliable: bool,
     /// The last response sent, resent when the INVITE is retransmitted (Proceeding,
     /// Completed) and by Timer G (Completed; Accepted until the ACK). Dropped once nothing
@@ -30,13 +33,14 @@ impl InviteServer {
     /// A new transaction for a received INVITE, in Proceeding (the user agent sends the
     /// 100 Trying through [`InviteServer::respond`], unless its first response is sent
     /// at once: see [`InviteServer::is_silent`]).
-    pub fn new(cfg: TimerConfig, reliable: bool) -> Self {
+    pub fn new(cfg: impl Into<Arc<TimerConfig>>, reliable: bool) -> Self {
+        let cfg = cfg.into();
         Self {
             state: TsxState::Proceeding,
-            cfg,
             reliable,
             last: None,
             g_interval: cfg.t1,
+            cfg,
             acked: false,
             timers: TimerTable::default(),
             out: Outbox::default(),

@@ -1,5 +1,6 @@
 //! The non-INVITE server transaction (RFC 3261 §17.2.2).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::timer::TimerTable;
@@ -9,7 +10,9 @@ use super::{Outbox, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
 #[derive(Debug)]
 pub struct NonInviteServer {
     state: TsxState,
-    cfg: TimerConfig,
+    /// Shared by every transaction of a user agent: a UDP transaction outlives its call
+    /// by 64·T1, and a copy each would cost every one of them the whole table.
+    cfg: Arc<TimerConfig>,
     reliable: bool,
     /// The last response sent, resent when the request is retransmitted.
     last: Option<Wire>,
@@ -20,7 +23,8 @@ pub struct NonInviteServer {
 
 impl NonInviteServer {
     /// A new transaction for a received request, in Trying.
-    pub fn new(cfg: TimerConfig, reliable: bool) -> Self {
+    pub fn new(cfg: impl Into<Arc<TimerConfig>>, reliable: bool) -> Self {
+        let cfg = cfg.into();
         Self {
             state: TsxState::Trying,
             cfg,

@@ -94,7 +94,7 @@ impl SipProvider {
         self.dialogs.insert((call_id, local_tag), call);
         let tsx = InviteClient::new(
             now.instant,
-            self.cfg.timers,
+            self.tsx_timers(),
             peer.transport.is_reliable(),
             bytes,
         );
@@ -325,7 +325,7 @@ impl SipProvider {
             .unwrap_or_default();
         let tsx = NonInviteClient::new(
             now,
-            self.cfg.timers,
+            self.tsx_timers(),
             peer.transport.is_reliable(),
             cancel.to_bytes().into(),
         );
@@ -369,7 +369,7 @@ impl SipProvider {
         self.legs.insert(call, leg);
         let tsx = NonInviteClient::new(
             now,
-            self.cfg.timers,
+            self.tsx_timers(),
             peer.transport.is_reliable(),
             bye.to_bytes().into(),
         );
@@ -432,7 +432,7 @@ impl SipProvider {
             } else {
                 let tsx = NonInviteClient::new(
                     now.instant,
-                    self.cfg.timers,
+                    self.tsx_timers(),
                     peer.transport.is_reliable(),
                     bytes,
                 );

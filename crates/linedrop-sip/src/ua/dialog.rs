@@ -150,7 +150,7 @@ impl SipProvider {
             resp.set_body(leg.local_sdp.clone().unwrap_or_default().into_bytes());
         }
         stamp_via(&mut resp, &req, from);
-        let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
+        let mut tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
         let target = req.headers().first_contact_uri();
         let key = (branch.into(), MethodKey::ServerInvite);

@@ -53,7 +53,8 @@ use linedrop_core::{
 
 use crate::message::Method;
 use crate::transaction::{
-    InviteClient, InviteServer, Machine, NonInviteClient, NonInviteServer, TsxOutput, Wire,
+    InviteClient, InviteServer, Machine, NonInviteClient, NonInviteServer, TimerConfig, TsxOutput,
+    Wire,
 };
 
 pub use config::SipConfig;
@@ -192,6 +193,8 @@ pub(crate) type DialogKey = (String, String);
 #[derive(Debug)]
 pub struct SipProvider {
     pub(crate) cfg: SipConfig,
+    /// `cfg.timers`, shared by every transaction (see [`SipProvider::tsx_timers`]).
+    tsx_timers: Arc<TimerConfig>,
     /// The engine's call id space (inbound calls take their ids here).
     call_ids: CallIds,
     pub(crate) ids: rng::Ids,
@@ -238,6 +241,7 @@ impl SipProvider {
     pub fn new(cfg: SipConfig, ids: CallIds) -> Self {
         Self {
             ids: rng::Ids::new(cfg.rng_seed),
+            tsx_timers: Arc::new(cfg.timers),
             cfg,
             call_ids: ids,
             lines: HashMap::new(),
@@ -466,6 +470,12 @@ impl SipProvider {
         }
     }
 
+    /// The timers for a new transaction: one table shared by all of them, not a copy
+    /// each (64·R transactions are live at R calls/s).
+    pub(crate) fn tsx_timers(&self) -> Arc<TimerConfig> {
+        Arc::clone(&self.tsx_timers)
+    }
+
     /// The transaction indexed under `branch` for `method`, if any.
     pub(crate) fn find_tsx(&self, branch: &str, method: MethodKey) -> Option<u64> {
         self.tsx_index.get(branch)?.get(method)
@@ -684,7 +694,7 @@ mod tests {
         let mut ua = SipProvider::new(cfg, CallIds::default());
         let peer = Peer::udp("127.0.0.2:5060".parse().unwrap());
         let add = |ua: &mut SipProvider, m| {
-            let t = Tsx::InviteServer(InviteServer::new(ua.cfg.timers, false));
+            let t = Tsx::InviteServer(InviteServer::new(ua.tsx_timers(), false));
             ua.add_tsx(now, t, peer, None, Purpose::Server, ("z9hG4bKx".into(), m))
         };
         let invite = add(&mut ua, MethodKey::ServerInvite);
@@ -714,5 +724,16 @@ mod tests {
         );
         ua.remove_tsx(newer);
         assert!(ua.tsx_index.is_empty(), "an empty branch leaves the index");
+    }
+
+    #[test]
+    fn transactions_share_one_timer_table() {
+        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+        let ua = SipProvider::new(cfg, CallIds::default());
+        let a = InviteServer::new(ua.tsx_timers(), false);
+        let b = NonInviteServer::new(ua.tsx_timers(), false);
+        assert_eq!(Arc::strong_count(&ua.tsx_timers), 3, "no copies");
+        drop((a, b));
+        assert_eq!(Arc::strong_count(&ua.tsx_timers), 1);
     }
 }

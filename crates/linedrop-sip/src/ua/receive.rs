@@ -192,7 +192,7 @@ impl SipProvider {
                 .push(HeaderName::Accept, "application/sdp");
         }
         stamp_via(&mut resp, req, from);
-        let mut tsx = NonInviteServer::new(self.cfg.timers, from.transport.is_reliable());
+        let mut tsx = NonInviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
         let key = (branch.into(), MethodKey::server(req.method()));
         self.add_tsx(
@@ -222,7 +222,7 @@ impl SipProvider {
             resp.headers_mut().push(name, value);
         }
         stamp_via(&mut resp, req, from);
-        let mut tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
+        let mut tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
         let key = (branch.into(), MethodKey::ServerInvite);
         self.add_tsx(

@@ -106,7 +106,7 @@ impl SipProvider {
             .map(ToString::to_string)
             .collect();
         let call_id = call_id.to_owned();
-        let tsx = InviteServer::new(self.cfg.timers, from.transport.is_reliable());
+        let tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         let leg = Box::new(Leg {
             id,
             outbound: false,

@@ -409,10 +409,10 @@ impl SipProvider {
         self.legs.insert(call, leg);
         let reliable = peer.transport.is_reliable();
         let (tsx, key) = if update {
-            let t = NonInviteClient::new(now, self.cfg.timers, reliable, bytes);
+            let t = NonInviteClient::new(now, self.tsx_timers(), reliable, bytes);
             (Tsx::NonInviteClient(t), MethodKey::Other)
         } else {
-            let t = InviteClient::new(now, self.cfg.timers, reliable, bytes);
+            let t = InviteClient::new(now, self.tsx_timers(), reliable, bytes);
             (Tsx::InviteClient(t), MethodKey::Invite)
         };
         let id = self.add_tsx(
@@ -439,7 +439,7 @@ impl SipProvider {
         let branch = top_branch(&req);
         let t = NonInviteClient::new(
             now,
-            self.cfg.timers,
+            self.tsx_timers(),
             peer.transport.is_reliable(),
             req.to_bytes().into(),
         );
@@ -498,7 +498,7 @@ impl SipProvider {
         leg.remote_tag = None;
         let peer = leg.peer;
         self.legs.insert(call, leg);
-        let t = InviteClient::new(now, self.cfg.timers, peer.transport.is_reliable(), bytes);
+        let t = InviteClient::new(now, self.tsx_timers(), peer.transport.is_reliable(), bytes);
         let id = self.add_tsx(
             now,
             Tsx::InviteClient(t),
