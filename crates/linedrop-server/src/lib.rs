@@ -11,9 +11,11 @@
 //! - `hub`: per-app event streams with a replay window; `sink`: the engine's outputs to the
 //!   hub and the store; `json`: the API's JSON views;
 //!   `event_json`: an event's text, serialized without a `Value`.
+//! - [`end_log`]: the one log line per call end, written by hand when the binary asks.
 
 pub mod config;
 pub mod daemon;
+pub mod end_log;
 mod event_json;
 pub mod http;
 pub mod hub;

@@ -8,6 +8,7 @@ use linedrop_core::{AppEvent, AppId, LineId, RecordUpdate};
 use linedrop_sip::driver::Outputs;
 use linedrop_store::RecordWriter;
 
+use crate::end_log;
 use crate::event_json;
 use crate::hub::Hub;
 use crate::json::Names;
@@ -37,15 +38,7 @@ impl Outputs for Sink {
     fn record(&mut self, record: RecordUpdate) {
         if let (true, RecordUpdate::Ended(info)) = (self.log_ends, &record) {
             if let Some(t) = &info.termination {
-                tracing::info!(
-                    call = info.id.0,
-                    origin = t.origin.as_str(),
-                    cause = t.cause.as_str(),
-                    sip_status = t.sip_status,
-                    setup_ms = info.setup_duration.map(|d| d.as_millis() as u64),
-                    talk_ms = info.talk_duration.map(|d| d.as_millis() as u64),
-                    "call ended"
-                );
+                end_log::log_end(info, t);
             }
         }
         let line = match &record {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use linedrop_server::end_log::{self, Style};
 use linedrop_server::Config;
 
 /// Exit code for a configuration or startup error (a key or a port is named).
@@ -91,5 +92,116 @@ fn init_logs(json: bool) {
         builder.json().init();
     } else {
         builder.init();
+    }
+    // The per-call "call ended" line, in the same format, without the formatter's generic
+    // machinery (10k instructions a call). Coloured lines are left to the formatter.
+    if !ansi {
+        end_log::write_directly(if json { Style::Json } else { Style::Human });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, SystemTime};
+
+    use linedrop_core::{
+        CallId, CallInfo, CallState, Cause, Direction, LineId, Origin, ProviderFacts, StateTimes,
+        Termination, WireEnd,
+    };
+    use linedrop_server::end_log::{format_line, log_with_tracing, Style};
+
+    /// What the formatter writes, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn through_formatter(json: bool, info: &CallInfo, t: &Termination) -> String {
+        let out = Captured::default();
+        let w = out.clone();
+        let builder = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || w.clone())
+            .with_ansi(false);
+        if json {
+            tracing::subscriber::with_default(builder.json().finish(), || {
+                log_with_tracing(info, t)
+            });
+        } else {
+            tracing::subscriber::with_default(builder.finish(), || log_with_tracing(info, t));
+        }
+        let text = out.0.lock().unwrap().clone();
+        String::from_utf8(text).unwrap()
+    }
+
+    /// The formatter's line with its timestamp put aside, to compare with ours at any time.
+    fn without_timestamp(line: &str) -> String {
+        match line.find("\"timestamp\":\"") {
+            Some(i) => format!("{}{}", &line[..i + 13], &line[i + 13 + 27..]),
+            None => line[27..].to_string(),
+        }
+    }
+
+    #[test]
+    fn the_hand_written_end_line_is_the_formatters_byte_for_byte() {
+        let mut checked = 0;
+        for (origin, cause, status, setup, talk) in [
+            (Origin::Remote, Cause::Normal, None, Some(0), Some(104)),
+            (Origin::Local, Cause::Busy, Some(486), Some(1_234), None),
+            (Origin::Shutdown, Cause::Normal, Some(200), None, None),
+            (
+                Origin::Network,
+                Cause::Normal,
+                Some(408),
+                Some(u64::MAX / 2),
+                Some(7),
+            ),
+        ] {
+            let info = CallInfo {
+                id: CallId(u64::MAX - checked),
+                direction: Direction::Inbound,
+                line: LineId::from_bits(1),
+                local: "sip:bench@127.0.0.1".into(),
+                remote: "sip:far@127.0.0.1".into(),
+                state: CallState::Idle,
+                created_at: SystemTime::now(),
+                entered: StateTimes::default(),
+                setup_duration: setup.map(Duration::from_millis),
+                talk_duration: talk.map(Duration::from_millis),
+                termination: None,
+                late_causes: 0,
+                holders: Vec::new(),
+                facts: ProviderFacts::default(),
+            };
+            let t = Termination {
+                origin,
+                cause,
+                wire: WireEnd::Bye,
+                sip_status: status,
+                q850: None,
+                text: None,
+                at: SystemTime::now(),
+            };
+            for (json, style) in [(false, Style::Human), (true, Style::Json)] {
+                let theirs = through_formatter(json, &info, &t);
+                let mut ours = Vec::new();
+                assert!(format_line(style, SystemTime::now(), &info, &t, &mut ours));
+                let ours = String::from_utf8(ours).unwrap();
+                assert_eq!(without_timestamp(&ours), without_timestamp(&theirs));
+                // The timestamps have the same shape: both RFC 3339 with microseconds.
+                assert_eq!(ours.len(), theirs.len(), "{ours}{theirs}");
+            }
+            checked += 1;
+        }
     }
 }
