@@ -31,7 +31,9 @@ static DIRECT: OnceLock<Style> = OnceLock::new();
 ///
 /// For the program that installed `tracing-subscriber`'s `fmt` subscriber writing to
 /// standard error at level INFO, without colours, in `style`: the lines then read as its
-/// own. The first call wins.
+/// own. That holds while the daemon enters no `tracing` spans (it enters none): the
+/// formatter would print a span around the engine task in its line, and this line has none.
+/// The first call wins.
 pub fn write_directly(style: Style) {
     let _ = DIRECT.set(style);
 }
