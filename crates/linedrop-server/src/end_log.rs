@@ -13,6 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use linedrop_core::{CallInfo, Termination};
 
+use crate::json::put_u64;
+
 /// The target the line is logged under, as `tracing` names the sink's module.
 pub const TARGET: &str = "linedrop_server::sink";
 
@@ -193,21 +195,6 @@ fn put_digits(out: &mut [u8], mut n: u64) {
     }
 }
 
-/// Appends `n` in decimal, without padding.
-fn put_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut b = [0u8; 20];
-    let mut i = b.len();
-    loop {
-        i -= 1;
-        b[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&b[i..]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,14 +215,5 @@ mod tests {
             None
         );
         assert_eq!(timestamp(UNIX_EPOCH - Duration::from_secs(1)), None);
-    }
-
-    #[test]
-    fn numbers_in_decimal() {
-        for n in [0, 7, 10, 486, 1_000_000, u64::MAX] {
-            let mut v = Vec::new();
-            put_u64(&mut v, n);
-            assert_eq!(v, n.to_string().into_bytes());
-        }
     }
 }

@@ -74,6 +74,22 @@ fn put_digits(out: &mut [u8], mut n: u64) {
     }
 }
 
+/// Appends `n` in decimal, without padding (the formatter's machinery costs more than
+/// the digits, on paths taken per event and per call).
+pub(crate) fn put_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut b = [0u8; 20];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&b[i..]);
+}
+
 fn ms(d: Option<Duration>) -> Value {
     d.map_or(Value::Null, |d| json!(d.as_millis() as u64))
 }
@@ -192,6 +208,15 @@ pub fn ledger(l: &Ledger) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_in_decimal() {
+        for n in [0, 7, 10, 486, 1_000_000, u64::MAX] {
+            let mut v = Vec::new();
+            put_u64(&mut v, n);
+            assert_eq!(v, n.to_string().into_bytes());
+        }
+    }
 
     #[test]
     fn rfc3339_matches_known_instants() {
