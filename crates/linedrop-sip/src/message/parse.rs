@@ -15,7 +15,7 @@ use super::method::Method;
 use super::request::Request;
 use super::response::Response;
 use super::status::StatusCode;
-use super::text::{find_cr_or_lf, is_token};
+use super::text::{find_cr, find_cr_or_lf, is_token_char, is_wsp};
 use super::uri::Uri;
 use super::version::{check_version, VersionCheck};
 use super::Message;
@@ -89,7 +89,7 @@ pub(crate) fn find_head_end(bytes: &[u8], from: usize) -> Option<usize> {
     // Jump from CR to CR rather than compare every window: most bytes are not CR.
     let mut i = from;
     loop {
-        i += bytes.get(i..)?.iter().position(|&b| b == b'\r')?;
+        i += find_cr(bytes.get(i..)?)?;
         if bytes.get(i..i + 4) == Some(b"\r\n\r\n") {
             return Some(i);
         }
@@ -230,8 +230,8 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
         }
         let end = stop;
         offset = end + 2;
-        let line = block.get(start..end).unwrap_or("");
-        if line.starts_with([' ', '\t']) {
+        let line = bytes.get(start..end).unwrap_or_default();
+        if line.first().is_some_and(|&b| is_wsp(b)) {
             match current.as_mut() {
                 Some(c) => c.2 = end,
                 None => {
@@ -247,21 +247,29 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
             let (name, value) = finish_span(block, c);
             headers.push_span(name, value);
         }
-        let colon = line.find(':').ok_or(ParseError::BadHeaderLine {
-            line: line_no,
-            fault: "missing colon",
-        })?;
-        let name = line
-            .get(..colon)
-            .unwrap_or("")
-            .trim_end_matches([' ', '\t']);
-        if !is_token(name) {
+        // The name is the token at the start of the line, then optional whitespace, then the
+        // colon: one pass over the bytes. Anything else is a missing colon if the line has
+        // none, else a name that is not a token (as if the name were everything before the
+        // first colon).
+        let name_len = line.iter().take_while(|&&b| is_token_char(b)).count();
+        let ws = line
+            .get(name_len..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&b| is_wsp(b))
+            .count();
+        let colon = name_len + ws;
+        if name_len == 0 || line.get(colon) != Some(&b':') {
             return Err(ParseError::BadHeaderLine {
                 line: line_no,
-                fault: "header name is not a token",
+                fault: if line.contains(&b':') {
+                    "header name is not a token"
+                } else {
+                    "missing colon"
+                },
             });
         }
-        current = Some((start..start + name.len(), start + colon + 1, end));
+        current = Some((start..start + name_len, start + colon + 1, end));
     }
     if let Some(c) = current.take() {
         let (name, value) = finish_span(block, c);
@@ -411,6 +419,27 @@ mod tests {
         for (a, b, e) in cases {
             assert_eq!(parse_message(&with(a, b)).err(), Some(e), "{b:?}");
         }
+    }
+
+    #[test]
+    fn header_names_must_be_tokens_before_the_colon() {
+        let fault = |by: &str| match parse_message(&with("Max-Forwards: 70", by)) {
+            Err(ParseError::BadHeaderLine { line: 3, fault }) => Some(fault),
+            _ => None,
+        };
+        for by in ["Max Forwards: 70", ": 70", "Max@Forwards: 70", "Max-Forwards x: 70"] {
+            assert_eq!(fault(by), Some("header name is not a token"), "{by:?}");
+        }
+        for by in ["Max-Forwards 70", "Max-Forwards", "Max@Forwards 70"] {
+            assert_eq!(fault(by), Some("missing colon"), "{by:?}");
+        }
+        // Whitespace between the name and the colon is allowed, and not part of the name.
+        let Ok(Message::Request(r)) = parse_message(&with("Max-Forwards: 70", "Max-Forwards \t : 69"))
+        else {
+            panic!("whitespace before the colon refused");
+        };
+        assert_eq!(r.headers().max_forwards(), Ok(Some(69)));
+        assert!(r.headers().iter().any(|f| f.name() == "Max-Forwards"));
     }
 
     #[test]

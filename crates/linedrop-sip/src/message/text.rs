@@ -7,13 +7,45 @@ use std::borrow::Cow;
 
 use super::error::HeaderError;
 
+/// Bit of [`CLASS`]: `token` characters, alphanumerics and `-.!%*_+`'~`.
+const TOKEN: u8 = 1;
+/// Bit of [`CLASS`]: `unreserved`, alphanumerics and the marks `-_.!~*'()`.
+const UNRESERVED: u8 = 2;
+/// Bit of [`CLASS`]: host name characters, alphanumerics and `-._`.
+const HOST: u8 = 4;
+
+/// The character classes of every byte, so that a scan tests one table entry per byte rather
+/// than a chain of comparisons: every header value is scanned, byte by byte, several times.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let alnum = c.is_ascii_alphanumeric();
+        if alnum || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+        {
+            t[b] |= TOKEN;
+        }
+        if alnum || matches!(c, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')') {
+            t[b] |= UNRESERVED;
+        }
+        if alnum || matches!(c, b'-' | b'.' | b'_') {
+            t[b] |= HOST;
+        }
+        b += 1;
+    }
+    t
+};
+
+fn class(b: u8) -> u8 {
+    // Invariant: a u8 indexes a 256-entry table.
+    CLASS.get(usize::from(b)).copied().unwrap_or(0)
+}
+
 /// `token` characters: alphanumerics and `-.!%*_+`'~`.
+#[inline]
 pub(crate) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    class(b) & TOKEN != 0
 }
 
 /// Whether `s` is a non-empty `token`.
@@ -22,23 +54,22 @@ pub(crate) fn is_token(s: &str) -> bool {
 }
 
 /// SP or HTAB.
+#[inline]
 pub(crate) fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
 /// `unreserved` of RFC 3261: alphanumerics and the marks `-_.!~*'()`.
+#[inline]
 pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-        )
+    class(b) & UNRESERVED != 0
 }
 
 /// Characters allowed in a host name, or in the text of an IPv4 address. `_` is not in the
 /// grammar but is common in the wild and harmless.
+#[inline]
 pub(crate) fn is_host_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+    class(b) & HOST != 0
 }
 
 /// Removes line folding: every CRLF inside a raw value is followed by SP or HTAB (that is how
@@ -83,6 +114,31 @@ pub(crate) fn find_cr_or_lf(bytes: &[u8]) -> Option<usize> {
         .remainder()
         .iter()
         .position(is_cr_or_lf)
+        .map(|i| base + i)
+}
+
+/// The index of the first CR in `bytes`, eight bytes at a time as in [`find_cr_or_lf`]: the end
+/// of the header section is looked for from CR to CR.
+pub(crate) fn find_cr(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const CR: u64 = u64::from_ne_bytes([b'\r'; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_ne_bytes) ^ CR;
+        // A zero byte (a CR before the xor) sets its high bit here.
+        if word.wrapping_sub(ONES) & !word & HIGH != 0 {
+            if let Some(i) = chunk.iter().position(|&b| b == b'\r') {
+                return Some(base + i);
+            }
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\r')
         .map(|i| base + i)
 }
 
@@ -387,6 +443,26 @@ mod tests {
                         *b = b'\n';
                     }
                     assert_eq!(find_cr_or_lf(&v), Some(at), "{len} {at} {fill}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cr_is_found_wherever_it_is() {
+        for len in 0..40 {
+            for at in 0..len {
+                for fill in [b'a', b'\n', 0x0c, 0x8d, 0xff] {
+                    let mut v = vec![fill; len];
+                    assert_eq!(find_cr(&v), None, "{len} {fill}");
+                    if let Some(b) = v.get_mut(at) {
+                        *b = b'\r';
+                    }
+                    assert_eq!(find_cr(&v), Some(at), "{len} {at} {fill}");
+                    if let Some(b) = v.get_mut(len - 1) {
+                        *b = b'\r';
+                    }
+                    assert_eq!(find_cr(&v), Some(at), "{len} {at} {fill}");
                 }
             }
         }

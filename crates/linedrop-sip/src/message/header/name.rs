@@ -99,35 +99,21 @@ impl HeaderName {
     /// Looks a name up, ignoring ASCII case and mapping compact forms to their header:
     /// `v`, `VIA` and `via` are all [`HeaderName::Via`].
     pub fn from_name(name: &str) -> Option<HeaderName> {
-        // The headers of nearly every message first: the parser looks up every name it reads.
-        const COMMON: [HeaderName; 10] = [
-            HeaderName::Via,
-            HeaderName::From,
-            HeaderName::To,
-            HeaderName::CallId,
-            HeaderName::CSeq,
-            HeaderName::Contact,
-            HeaderName::MaxForwards,
-            HeaderName::ContentType,
-            HeaderName::ContentLength,
-            HeaderName::RecordRoute,
-        ];
-        if let Some(h) = COMMON.iter().find(|h| {
-            let full = h.as_str();
-            full.len() == name.len() && full.eq_ignore_ascii_case(name)
-        }) {
-            return Some(*h);
+        // The parser looks up every name it reads: one hash of three bytes and, nearly
+        // always, one comparison, rather than a walk down the table.
+        let mut slot = spelling_hash(name.as_bytes());
+        loop {
+            let entry = LOOKUP.get(slot).copied().unwrap_or(0);
+            if entry == 0 {
+                return None;
+            }
+            let (h, full, compact) = TABLE.get(usize::from(entry & 0x7f).wrapping_sub(1))?;
+            let spelled = if entry & 0x80 != 0 { (*compact)? } else { full };
+            if spelled.len() == name.len() && spelled.eq_ignore_ascii_case(name) {
+                return Some(*h);
+            }
+            slot = (slot + 1) % LOOKUP.len();
         }
-        if name.len() == 1 {
-            return TABLE
-                .iter()
-                .find(|(_, _, c)| c.is_some_and(|c| c.eq_ignore_ascii_case(name)))
-                .map(|(h, _, _)| *h);
-        }
-        TABLE
-            .iter()
-            .find(|(_, full, _)| full.len() == name.len() && full.eq_ignore_ascii_case(name))
-            .map(|(h, _, _)| *h)
     }
 
     /// The compact form, if the header has one.
@@ -138,6 +124,46 @@ impl HeaderName {
             .and_then(|(_, _, c)| *c)
     }
 }
+
+/// Where a spelling's search starts in [`LOOKUP`]: its length, first and last byte, case
+/// folded.
+const fn spelling_hash(s: &[u8]) -> usize {
+    let (first, last) = match (s.first(), s.last()) {
+        (Some(f), Some(l)) => (f.to_ascii_lowercase() as usize, l.to_ascii_lowercase() as usize),
+        _ => (0, 0),
+    };
+    (s.len() * 31 + first * 7 + last) % 256
+}
+
+/// Every spelling (canonical and compact) by [`spelling_hash`], open addressing: an entry is
+/// 1 + its index in [`TABLE`], with the high bit set for the compact form; 0 is empty.
+static LOOKUP: [u8; 256] = {
+    // Seven bits of index: the table must stay below 128 headers.
+    assert!(TABLE.len() < 128);
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < TABLE.len() {
+        let mut form = 0;
+        while form < 2 {
+            let spelling = match (form, TABLE[i].2) {
+                (0, _) => Some(TABLE[i].1),
+                (_, Some(c)) => Some(c),
+                _ => None,
+            };
+            if let Some(sp) = spelling {
+                let mut slot = spelling_hash(sp.as_bytes());
+                // Evaluated at compile time: a full table fails the build, not a lookup.
+                while t[slot] != 0 {
+                    slot = (slot + 1) % 256;
+                }
+                t[slot] = (i as u8 + 1) | if form == 1 { 0x80 } else { 0 };
+            }
+            form += 1;
+        }
+        i += 1;
+    }
+    t
+};
 
 impl fmt::Display for HeaderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -179,5 +205,31 @@ mod tests {
         assert_eq!(HeaderName::Via.compact(), Some("v"));
         assert_eq!(HeaderName::CSeq.compact(), None);
         assert_eq!(HeaderName::CallId.to_string(), "Call-ID");
+    }
+
+    #[test]
+    fn every_spelling_is_found_in_any_case() {
+        for (h, full, compact) in TABLE {
+            for s in [Some(*full), *compact].into_iter().flatten() {
+                for v in [s.to_owned(), s.to_ascii_lowercase(), s.to_ascii_uppercase()] {
+                    assert_eq!(HeaderName::from_name(&v), Some(*h), "{v}");
+                }
+            }
+            // Near misses agree with a walk down the table.
+            let walk = |n: &str| {
+                TABLE
+                    .iter()
+                    .find(|(_, f, c)| {
+                        f.eq_ignore_ascii_case(n) || c.is_some_and(|c| c.eq_ignore_ascii_case(n))
+                    })
+                    .map(|(h, _, _)| *h)
+            };
+            for n in [format!("{full}x"), full[1..].to_owned(), full[..full.len() - 1].to_owned()] {
+                assert_eq!(HeaderName::from_name(&n), walk(&n), "{n}");
+            }
+        }
+        for unknown in ["", "X-Custom", "Contact2", "Cal-lID", "Via ", "ž"] {
+            assert_eq!(HeaderName::from_name(unknown), None, "{unknown}");
+        }
     }
 }
