@@ -210,8 +210,8 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
         return Ok(Headers::new());
     }
     let mut headers = Headers::over(block.to_owned(), 16);
-    // (name span, start of the value, end of its last line)
-    let mut current: Option<(Range<usize>, usize, usize)> = None;
+    // (name span, start of the value, end of its last line, whether it has more than one)
+    let mut current: Option<(Range<usize>, usize, usize, bool)> = None;
     let bytes = block.as_bytes();
     let mut offset = 0;
     let mut line_no = 1;
@@ -233,7 +233,10 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
         let line = bytes.get(start..end).unwrap_or_default();
         if line.first().is_some_and(|&b| is_wsp(b)) {
             match current.as_mut() {
-                Some(c) => c.2 = end,
+                Some(c) => {
+                    c.2 = end;
+                    c.3 = true;
+                }
                 None => {
                     return Err(ParseError::BadHeaderLine {
                         line: line_no,
@@ -244,8 +247,9 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
             continue;
         }
         if let Some(c) = current.take() {
+            let folded = c.3;
             let (name, value) = finish_span(block, c);
-            headers.push_span(name, value);
+            headers.push_span(name, value, folded);
         }
         // The name is the token at the start of the line, then optional whitespace, then the
         // colon: one pass over the bytes. Anything else is a missing colon if the line has
@@ -269,18 +273,19 @@ fn parse_header_block(block: &str) -> Result<Headers, ParseError> {
                 },
             });
         }
-        current = Some((start..start + name_len, start + colon + 1, end));
+        current = Some((start..start + name_len, start + colon + 1, end, false));
     }
     if let Some(c) = current.take() {
+        let folded = c.3;
         let (name, value) = finish_span(block, c);
-        headers.push_span(name, value);
+        headers.push_span(name, value, folded);
     }
     Ok(headers)
 }
 
 fn finish_span(
     block: &str,
-    (name, value_start, value_end): (Range<usize>, usize, usize),
+    (name, value_start, value_end, _): (Range<usize>, usize, usize, bool),
 ) -> (Range<usize>, Range<usize>) {
     // Bytewise: all four are ASCII, and a char-set pattern costs more than these short runs.
     let is_lws = |b: &&u8| matches!(**b, b' ' | b'\t' | b'\r' | b'\n');
@@ -427,14 +432,20 @@ mod tests {
             Err(ParseError::BadHeaderLine { line: 3, fault }) => Some(fault),
             _ => None,
         };
-        for by in ["Max Forwards: 70", ": 70", "Max@Forwards: 70", "Max-Forwards x: 70"] {
+        for by in [
+            "Max Forwards: 70",
+            ": 70",
+            "Max@Forwards: 70",
+            "Max-Forwards x: 70",
+        ] {
             assert_eq!(fault(by), Some("header name is not a token"), "{by:?}");
         }
         for by in ["Max-Forwards 70", "Max-Forwards", "Max@Forwards 70"] {
             assert_eq!(fault(by), Some("missing colon"), "{by:?}");
         }
         // Whitespace between the name and the colon is allowed, and not part of the name.
-        let Ok(Message::Request(r)) = parse_message(&with("Max-Forwards: 70", "Max-Forwards \t : 69"))
+        let Ok(Message::Request(r)) =
+            parse_message(&with("Max-Forwards: 70", "Max-Forwards \t : 69"))
         else {
             panic!("whitespace before the colon refused");
         };
@@ -465,6 +476,30 @@ mod tests {
         };
         assert_eq!(r.headers().get(HeaderName::Subject), Some("a\r\n b"));
         assert_eq!(r.headers().max_forwards(), Ok(Some(70)));
+        // Folded values the parser checks are read unfolded, whichever line they end on.
+        let folded = with("CSeq: 314159 INVITE", "CSeq: 314159\r\n\tINVITE");
+        let folded = String::from_utf8(folded)
+            .unwrap_or_default()
+            .replacen("To: Bob <", "To: Bob\r\n   <", 1)
+            .replacen(
+                "pc33.atlanta.example.com;branch",
+                "pc33.atlanta.example.com\r\n ;branch",
+                1,
+            );
+        let Ok(Message::Request(r)) = parse_message(folded.as_bytes()) else {
+            panic!("folded CSeq, To and Via refused");
+        };
+        let h = r.headers();
+        assert_eq!(h.cseq().map(|c| c.seq), Ok(314159));
+        assert_eq!(
+            h.to().map(|t| t.uri.to_string()).as_deref(),
+            Ok("sip:bob@biloxi.example.com")
+        );
+        assert_eq!(
+            h.top_via().map(|v| v.branch().map(str::to_owned)),
+            Ok(Some("z9hG4bK776asdhds".into()))
+        );
+        assert_eq!(h.get(HeaderName::CSeq), Some("314159\r\n\tINVITE"));
         assert_eq!(find_head_end(b"a\r\nb\r\r\n\r\n", 0), Some(5));
         assert_eq!(find_head_end(b"a\r\n\r", 0), None);
         assert_eq!(find_head_end(b"\r\n\r\n\r\n\r\n", 1), Some(2));

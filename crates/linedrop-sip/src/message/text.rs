@@ -22,11 +22,20 @@ static CLASS: [u8; 256] = {
     while b < 256 {
         let c = b as u8;
         let alnum = c.is_ascii_alphanumeric();
-        if alnum || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+        if alnum
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            )
         {
             t[b] |= TOKEN;
         }
-        if alnum || matches!(c, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')') {
+        if alnum
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+            )
+        {
             t[b] |= UNRESERVED;
         }
         if alnum || matches!(c, b'-' | b'.' | b'_') {

@@ -18,14 +18,14 @@ use super::simple::{
 use super::via::Via;
 use crate::message::error::HeaderError;
 use crate::message::method::Method;
-use crate::message::text::{is_token, split_list, trim_wsp, unfold, ListElements};
+use crate::message::text::{is_token, split_list, trim_wsp, ListElements};
 use crate::message::uri::Uri;
 
 impl Headers {
     /// Every element of every header named `name`, in order: repeated headers and
     /// comma-separated values are equivalent.
     fn list_elements(&self, name: HeaderName) -> impl Iterator<Item = Cow<'_, str>> + '_ {
-        self.get_all(name).flat_map(|raw| match unfold(raw) {
+        self.unfolded_all(name).flat_map(|v| match v {
             Cow::Borrowed(b) => Elements::Borrowed(ListElements::new(b)),
             Cow::Owned(o) => Elements::Owned(
                 ListElements::new(&o)
@@ -258,8 +258,7 @@ impl Headers {
 
     fn option_tags(&self, name: HeaderName) -> Result<Vec<String>, HeaderError> {
         let mut out = Vec::new();
-        for raw in self.get_all(name) {
-            let v = unfold(raw);
+        for v in self.unfolded_all(name) {
             // An empty Supported is legal: the sender supports no extension.
             if trim_wsp(&v).is_empty() {
                 continue;

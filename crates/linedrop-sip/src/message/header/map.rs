@@ -14,6 +14,10 @@ struct Entry {
     name: Range<usize>,
     value: Range<usize>,
     known: Option<HeaderName>,
+    /// The value spans continuation lines, so it holds CRLFs. Only the parser makes such a
+    /// value (a value the stack writes has CR and LF replaced), so every other value is read
+    /// without looking for them.
+    folded: bool,
 }
 
 /// The headers of a message, in order, byte-exact as received.
@@ -75,10 +79,16 @@ impl Headers {
         }
     }
 
-    /// Appends the header whose name and value are at these spans of the buffer.
-    pub(crate) fn push_span(&mut self, name: Range<usize>, value: Range<usize>) {
+    /// Appends the header whose name and value are at these spans of the buffer; `folded`
+    /// when the value spans continuation lines.
+    pub(crate) fn push_span(&mut self, name: Range<usize>, value: Range<usize>, folded: bool) {
         let known = self.buf.get(name.clone()).and_then(HeaderName::from_name);
-        self.entries.push(Entry { name, value, known });
+        self.entries.push(Entry {
+            name,
+            value,
+            known,
+            folded,
+        });
     }
 
     fn field(&self, e: &Entry) -> HeaderField<'_> {
@@ -113,6 +123,21 @@ impl Headers {
             .map(|e| self.buf.get(e.value.clone()).unwrap_or(""))
     }
 
+    /// The values of every header named `name`, in order, with line folding removed.
+    pub(crate) fn unfolded_all(&self, name: HeaderName) -> impl Iterator<Item = Cow<'_, str>> + '_ {
+        self.entries
+            .iter()
+            .filter(move |e| e.known == Some(name))
+            .map(|e| {
+                let raw = self.buf.get(e.value.clone()).unwrap_or("");
+                if e.folded {
+                    unfold(raw)
+                } else {
+                    Cow::Borrowed(raw)
+                }
+            })
+    }
+
     /// The raw value of the first header named `name`.
     pub fn get(&self, name: HeaderName) -> Option<&str> {
         self.get_all(name).next()
@@ -143,12 +168,12 @@ impl Headers {
     /// The single value of a header that may appear once: `Missing` if absent, `Duplicate` if
     /// repeated. The value is unfolded and trimmed.
     pub(crate) fn single(&self, name: HeaderName) -> Result<Cow<'_, str>, HeaderError> {
-        let mut all = self.get_all(name);
+        let mut all = self.unfolded_all(name);
         let first = all.next().ok_or(HeaderError::Missing)?;
         if all.next().is_some() {
             return Err(HeaderError::Duplicate);
         }
-        Ok(unfold(first))
+        Ok(first)
     }
 
     /// Like [`Headers::single`] but `None` when absent.
@@ -206,6 +231,7 @@ impl Headers {
             name: name_span,
             value,
             known: Some(name),
+            folded: false,
         }
     }
 
@@ -225,6 +251,7 @@ impl Headers {
             name: name_span,
             value,
             known: Some(name),
+            folded: false,
         });
     }
 
@@ -252,6 +279,7 @@ impl Headers {
                 name: name_span,
                 value,
                 known: Some(name),
+                folded: false,
             },
         );
     }
@@ -274,6 +302,7 @@ impl Headers {
             name: name_span,
             value,
             known,
+            folded: false,
         });
         Ok(())
     }
@@ -293,6 +322,7 @@ impl Headers {
             name: name_span,
             value,
             known: Some(name),
+            folded: false,
         };
         self.set_entry(name, e);
     }
