@@ -28,6 +28,9 @@ impl Host {
             let inner = inner.strip_suffix(']').ok_or(UriError::BadHost)?;
             return parse_ipv6(inner).map(Host::Ipv6).ok_or(UriError::BadHost);
         }
+        if let Some(v4) = dotted_quad(s.as_bytes()) {
+            return Ok(Host::Ipv4(v4));
+        }
         if s.is_empty() || !s.bytes().all(is_host_char) {
             return Err(UriError::BadHost);
         }
@@ -50,6 +53,32 @@ impl Host {
             Host::Ipv6(a) => Some(IpAddr::V6(*a)),
         }
     }
+}
+
+/// An IPv4 address in its plain form (four decimal octets, no leading zeros), read in one pass:
+/// most hosts in a message are one. Anything else is `None` and left to the general parser,
+/// which decides the same way on what this accepts.
+fn dotted_quad(s: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Ipv4Addr::from(octets))
 }
 
 /// Parses an IPv6 address, with or without brackets, tolerating `:::` before an embedded IPv4
@@ -96,6 +125,35 @@ mod tests {
         assert_eq!(
             Host::parse("[2001:db8::10:5070]"),
             Ok(Host::Ipv6("2001:db8::10:5070".parse().expect("literal")))
+        );
+    }
+
+    #[test]
+    fn dotted_quads_agree_with_the_general_parser() {
+        for s in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4.",
+            "1.2.3.1000",
+            "a.b.c.d",
+            "",
+        ] {
+            let general = s.parse::<Ipv4Addr>().ok();
+            match dotted_quad(s.as_bytes()) {
+                Some(a) => assert_eq!(Some(a), general, "{s}"),
+                None => assert!(general.is_none() || s.starts_with('0'), "{s}"),
+            }
+        }
+        assert_eq!(Host::parse("01.2.3.4"), Ok(Host::Domain("01.2.3.4".into())));
+        assert_eq!(
+            Host::parse("10.0.0.1"),
+            Ok(Host::Ipv4(Ipv4Addr::new(10, 0, 0, 1)))
         );
     }
 

@@ -112,7 +112,7 @@ pub(crate) fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Message, Pa
         None => (bytes.strip_suffix(b"\r\n").unwrap_or(bytes), &[][..]),
     };
     let head = std::str::from_utf8(head).map_err(|_| ParseError::NotUtf8)?;
-    let (start_line, block) = head.split_once("\r\n").unwrap_or((head, ""));
+    let (start_line, block) = split_first_line(head);
     let start = parse_start_line(start_line)?;
     let headers = parse_header_block(block)?;
     let body = frame_body(&headers, rest, framing)?;
@@ -133,6 +133,26 @@ pub(crate) fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Message, Pa
             )))
         }
     }
+}
+
+/// `head` split at its first CRLF (the start line, then the header lines), or all of it when
+/// there is none: CR to CR rather than a substring search, whose set-up costs more than the
+/// short start line.
+fn split_first_line(head: &str) -> (&str, &str) {
+    let bytes = head.as_bytes();
+    let mut i = 0;
+    while let Some(at) = bytes.get(i..).and_then(find_cr) {
+        let cr = i + at;
+        if bytes.get(cr + 1) == Some(&b'\n') {
+            // Both halves split at ASCII bytes, so at character boundaries.
+            return (
+                head.get(..cr).unwrap_or(""),
+                head.get(cr + 2..).unwrap_or(""),
+            );
+        }
+        i = cr + 1;
+    }
+    (head, "")
 }
 
 enum StartLine {
@@ -503,6 +523,25 @@ mod tests {
         assert_eq!(find_head_end(b"a\r\nb\r\r\n\r\n", 0), Some(5));
         assert_eq!(find_head_end(b"a\r\n\r", 0), None);
         assert_eq!(find_head_end(b"\r\n\r\n\r\n\r\n", 1), Some(2));
+    }
+
+    #[test]
+    fn the_start_line_ends_at_the_first_crlf() {
+        for head in [
+            "",
+            "a",
+            "a\r",
+            "a\rb\r\nc",
+            "a\r\n",
+            "\r\n\r\nx",
+            "a\n\r\nb\r\nc",
+        ] {
+            assert_eq!(
+                split_first_line(head),
+                head.split_once("\r\n").unwrap_or((head, "")),
+                "{head:?}"
+            );
+        }
     }
 
     #[test]

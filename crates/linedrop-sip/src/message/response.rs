@@ -64,9 +64,7 @@ impl Response {
         // request's own header text is a bound on the first and leaves room for the rest.
         r.headers = Headers::with_capacity(request.headers().text_len() + 64, 12);
         for name in COPIED_FROM_REQUEST {
-            for v in request.headers().get_all(name) {
-                r.headers.push_str(name, v);
-            }
+            r.headers.push_copies(request.headers(), name);
         }
         r.set_body(Vec::new());
         r

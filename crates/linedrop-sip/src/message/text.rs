@@ -375,11 +375,11 @@ impl<'a> Scanner<'a> {
 
     /// Takes the longest run of bytes accepted by `f`, which must accept only ASCII so that the
     /// run ends on a character boundary.
+    #[inline]
     pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
         let start = self.pos;
-        while self.peek().is_some_and(|b| b.is_ascii() && f(b)) {
-            self.pos += 1;
-        }
+        let rest = self.src.as_bytes().get(start..).unwrap_or_default();
+        self.pos = start + rest.iter().take_while(|&&b| b.is_ascii() && f(b)).count();
         self.src.get(start..self.pos).unwrap_or("")
     }
 

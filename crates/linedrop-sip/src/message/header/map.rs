@@ -255,6 +255,32 @@ impl Headers {
         });
     }
 
+    /// Appends a copy of every header of `src` named `name`, in order, as
+    /// [`Headers::push_str`] would with each value: a response copying its request's headers.
+    /// A value `src` holds has no CR or LF unless it was folded, so only a folded one (or one
+    /// with whitespace at an end to trim) goes through the cleaning of `push_str`.
+    pub(crate) fn push_copies(&mut self, src: &Headers, name: HeaderName) {
+        for e in src.entries.iter().filter(|e| e.known == Some(name)) {
+            let value = src.buf.get(e.value.clone()).unwrap_or("");
+            let clean = !e.folded
+                && !value.starts_with(char::is_whitespace)
+                && !value.ends_with(char::is_whitespace);
+            if !clean {
+                self.push_str(name, value);
+                continue;
+            }
+            let name_span = self.write_name(name.as_str());
+            let start = self.buf.len();
+            self.buf.push_str(value);
+            self.entries.push(Entry {
+                name: name_span,
+                value: start..self.buf.len(),
+                known: Some(name),
+                folded: false,
+            });
+        }
+    }
+
     /// An empty list with room for `text` bytes of names and values and `lines` headers, for a
     /// message whose size is known in advance (a response copying its request's headers).
     pub(crate) fn with_capacity(text: usize, lines: usize) -> Self {
@@ -411,6 +437,27 @@ mod tests {
         assert_eq!(h.remove(HeaderName::Via), 1);
         assert_eq!(h.len(), 1);
         assert!(h.push_raw("Bad Name", "x").is_err());
+    }
+
+    #[test]
+    fn copies_are_pushes() {
+        let mut src = Headers::over("Via: a\r\n b\r\nv: c\u{a0}\r\nVia:  d ".to_owned(), 4);
+        src.push_span(0..3, 5..10, true);
+        src.push_span(12..13, 15..18, false);
+        src.push_span(20..23, 26..28, false);
+        src.push(HeaderName::Via, "e");
+        src.push(HeaderName::To, "f");
+        let mut pushed = Headers::new();
+        for v in src.get_all(HeaderName::Via) {
+            pushed.push_str(HeaderName::Via, v);
+        }
+        let mut copied = Headers::new();
+        copied.push_copies(&src, HeaderName::Via);
+        assert_eq!(copied, pushed);
+        assert_eq!(
+            copied.get_all(HeaderName::Via).collect::<Vec<_>>(),
+            ["a   b", "c", "d", "e"]
+        );
     }
 
     #[test]

@@ -27,44 +27,61 @@ pub(crate) fn parse_content_length(s: &str) -> Result<usize, HeaderError> {
 
 /// Checks a Call-ID: `word [ "@" word ]` (RFC 3261 §25.1).
 pub(crate) fn check_call_id(s: &str) -> Result<(), HeaderError> {
-    let is_word_char = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'!'
-                    | b'%'
-                    | b'*'
-                    | b'_'
-                    | b'+'
-                    | b'`'
-                    | b'\''
-                    | b'~'
-                    | b'('
-                    | b')'
-                    | b'<'
-                    | b'>'
-                    | b':'
-                    | b'\\'
-                    | b'"'
-                    | b'/'
-                    | b'['
-                    | b']'
-                    | b'?'
-                    | b'{'
-                    | b'}'
-            )
-    };
-    let word = |w: &str| !w.is_empty() && w.bytes().all(is_word_char);
-    let ok = match s.split_once('@') {
-        Some((a, b)) => word(a) && word(b),
-        None => word(s),
+    let word = |w: &[u8]| !w.is_empty() && w.iter().all(|&b| is_call_id_word_char(b));
+    let bytes = s.as_bytes();
+    let ok = match bytes.iter().position(|&b| b == b'@') {
+        Some(at) => {
+            word(bytes.get(..at).unwrap_or_default())
+                && word(bytes.get(at + 1..).unwrap_or_default())
+        }
+        None => word(bytes),
     };
     if ok {
         Ok(())
     } else {
         Err(HeaderError::BadCallId)
     }
+}
+
+/// The characters of a Call-ID `word` (RFC 3261 §25.1), one table entry per byte: every
+/// message's Call-ID is checked.
+fn is_call_id_word_char(b: u8) -> bool {
+    static WORD: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'-' | b'.'
+                        | b'!'
+                        | b'%'
+                        | b'*'
+                        | b'_'
+                        | b'+'
+                        | b'`'
+                        | b'\''
+                        | b'~'
+                        | b'('
+                        | b')'
+                        | b'<'
+                        | b'>'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'/'
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'{'
+                        | b'}'
+                );
+            b += 1;
+        }
+        t
+    };
+    WORD.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// A media type: `application/sdp;charset=utf-8`.
