@@ -14,17 +14,22 @@ use std::thread::LocalKey;
 /// Values longer than this are parsed every time: the memo must not pin large buffers.
 const MAX_KEY: usize = 256;
 
-/// The last `N` results of one parse function, replaced in turn.
+/// The last `N` results of one parse function; a new one replaces the one read least
+/// recently, so a value every message repeats (a peer's Contact, its Request-URI) stays while
+/// the values of one message come and go around it.
 pub(crate) struct Memo<T, E, const N: usize> {
     slots: [Option<(String, Result<T, E>)>; N],
-    next: usize,
+    /// When each slot was last read or written, in reads of this memo.
+    used: [u64; N],
+    clock: u64,
 }
 
 impl<T, E, const N: usize> Memo<T, E, N> {
     pub(crate) const fn new() -> Self {
         Memo {
             slots: [const { None }; N],
-            next: 0,
+            used: [0; N],
+            clock: 0,
         }
     }
 }
@@ -57,12 +62,28 @@ pub(crate) fn with_parsed<T: 'static, E: 'static, R, const N: usize>(
         let Ok(mut m) = m.try_borrow_mut() else {
             return read(&parse(text));
         };
-        if let Some((_, v)) = m.slots.iter().flatten().find(|(k, _)| k == text) {
-            return read(v);
+        let m = &mut *m;
+        m.clock += 1;
+        let hit = m
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|(k, _)| k == text));
+        if let Some(i) = hit {
+            if let Some(u) = m.used.get_mut(i) {
+                *u = m.clock;
+            }
+            if let Some(Some((_, v))) = m.slots.get(i) {
+                return read(v);
+            }
         }
         let value = parse(text);
-        let i = m.next % N;
-        m.next = (i + 1) % N;
+        // The least recently used slot (an empty one first: it was never used).
+        let i = (0..N)
+            .min_by_key(|&i| m.used.get(i).copied().unwrap_or(0))
+            .unwrap_or(0);
+        if let Some(u) = m.used.get_mut(i) {
+            *u = m.clock;
+        }
         match m.slots.get_mut(i) {
             // Reuse the key's buffer: a steady state allocates nothing here.
             Some(Some((k, v))) => {
@@ -104,13 +125,21 @@ mod tests {
         assert_eq!(memoized(&TEST, "", parse), Err(HeaderError::Empty));
         assert_eq!(memoized(&TEST, "", parse), Err(HeaderError::Empty));
         assert_eq!(calls.get(), 2);
-        // A third key evicts the oldest.
+        // A third key evicts the one read least recently: "abc", read before "".
         assert_eq!(memoized(&TEST, "wxyz", parse), Ok(4));
+        assert_eq!(memoized(&TEST, "", parse), Err(HeaderError::Empty));
+        assert_eq!(calls.get(), 3);
         assert_eq!(memoized(&TEST, "abc", parse), Ok(3));
         assert_eq!(calls.get(), 4);
+        // A key read again stays while others come and go around it.
+        for (n, other) in ["p", "q", "r"].into_iter().enumerate() {
+            assert_eq!(memoized(&TEST, "abc", parse), Ok(3));
+            assert_eq!(memoized(&TEST, other, parse), Ok(1));
+            assert_eq!(calls.get(), 5 + n);
+        }
         let long = "x".repeat(MAX_KEY + 1);
         assert_eq!(memoized(&TEST, &long, parse), Ok(MAX_KEY + 1));
         assert_eq!(memoized(&TEST, &long, parse), Ok(MAX_KEY + 1));
-        assert_eq!(calls.get(), 6);
+        assert_eq!(calls.get(), 9);
     }
 }
