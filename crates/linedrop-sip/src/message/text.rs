@@ -153,7 +153,20 @@ pub(crate) fn find_cr(bytes: &[u8]) -> Option<usize> {
 
 /// Trims SP and HTAB at both ends.
 pub(crate) fn trim_wsp(s: &str) -> &str {
-    s.trim_matches([' ', '\t'])
+    // Bytewise: a char-set pattern decodes every character it looks at, and every list
+    // element of every header read is trimmed. SP and HTAB are ASCII, so the cuts fall on
+    // character boundaries.
+    let bytes = s.as_bytes();
+    let start = bytes.iter().take_while(|&&b| is_wsp(b)).count();
+    let end = bytes.len()
+        - bytes
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .take_while(|&&b| is_wsp(b))
+            .count();
+    s.get(start..end).unwrap_or("")
 }
 
 /// Splits a comma-separated header value into its elements, ignoring commas inside quoted
@@ -474,6 +487,23 @@ mod tests {
                     assert_eq!(find_cr(&v), Some(at), "{len} {at} {fill}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn trim_wsp_trims_sp_and_htab_only() {
+        for v in [
+            "",
+            " ",
+            "\t \t",
+            "a",
+            " a\t",
+            "\t a b \t",
+            "\u{a0}a\u{a0}",
+            " é ",
+            "\r a \n",
+        ] {
+            assert_eq!(trim_wsp(v), v.trim_matches([' ', '\t']), "{v:?}");
         }
     }
 

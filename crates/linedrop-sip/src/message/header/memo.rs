@@ -52,50 +52,70 @@ pub(crate) fn with_parsed<T: 'static, E: 'static, R, const N: usize>(
     parse: impl FnOnce(&str) -> Result<T, E>,
     read: impl FnOnce(&Result<T, E>) -> R,
 ) -> R {
-    // Past MAX_KEY, or while the thread is being torn down (`with` would panic then).
-    if text.len() > MAX_KEY || memo.try_with(|_| ()).is_err() {
+    if text.len() > MAX_KEY {
         return read(&parse(text));
     }
-    memo.with(|m| {
-        // Taken only here and never across a call out: a nested use cannot happen, and if it
-        // ever did it would parse without the memo rather than panic.
-        let Ok(mut m) = m.try_borrow_mut() else {
-            return read(&parse(text));
+    // One access to the thread-local: the closures are lent to it and taken back if the
+    // thread is being torn down (then the memo is gone and the value is parsed).
+    let mut fns = Some((parse, read));
+    let memo_read = memo.try_with(|m| {
+        let Some((parse, read)) = fns.take() else {
+            return None;
         };
-        let m = &mut *m;
-        m.clock += 1;
-        let hit = m
-            .slots
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|(k, _)| k == text));
-        if let Some(i) = hit {
-            if let Some(u) = m.used.get_mut(i) {
-                *u = m.clock;
-            }
-            if let Some(Some((_, v))) = m.slots.get(i) {
-                return read(v);
-            }
-        }
-        let value = parse(text);
-        // The least recently used slot (an empty one first: it was never used).
-        let i = (0..N)
-            .min_by_key(|&i| m.used.get(i).copied().unwrap_or(0))
-            .unwrap_or(0);
+        Some(with_memo(m, text, parse, read))
+    });
+    match (memo_read, fns) {
+        (Ok(Some(r)), _) => r,
+        (_, Some((parse, read))) => read(&parse(text)),
+        // Invariant: the closures are either taken (and the memo answered) or still here.
+        (_, None) => unreachable!("memo closures lost"),
+    }
+}
+
+fn with_memo<T, E, R, const N: usize>(
+    m: &RefCell<Memo<T, E, N>>,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    read: impl FnOnce(&Result<T, E>) -> R,
+) -> R {
+    // Taken only here and never across a call out: a nested use cannot happen, and if it
+    // ever did it would parse without the memo rather than panic.
+    let Ok(mut m) = m.try_borrow_mut() else {
+        return read(&parse(text));
+    };
+    let m = &mut *m;
+    m.clock += 1;
+    let hit = m
+        .slots
+        .iter()
+        .position(|s| s.as_ref().is_some_and(|(k, _)| k == text));
+    if let Some(i) = hit {
         if let Some(u) = m.used.get_mut(i) {
             *u = m.clock;
         }
-        match m.slots.get_mut(i) {
-            // Reuse the key's buffer: a steady state allocates nothing here.
-            Some(Some((k, v))) => {
-                k.clear();
-                k.push_str(text);
-                *v = value;
-                read(v)
-            }
-            Some(slot) => read(&slot.insert((text.to_owned(), value)).1),
-            None => read(&value),
+        if let Some(Some((_, v))) = m.slots.get(i) {
+            return read(v);
         }
-    })
+    }
+    let value = parse(text);
+    // The least recently used slot (an empty one first: it was never used).
+    let i = (0..N)
+        .min_by_key(|&i| m.used.get(i).copied().unwrap_or(0))
+        .unwrap_or(0);
+    if let Some(u) = m.used.get_mut(i) {
+        *u = m.clock;
+    }
+    match m.slots.get_mut(i) {
+        // Reuse the key's buffer: a steady state allocates nothing here.
+        Some(Some((k, v))) => {
+            k.clear();
+            k.push_str(text);
+            *v = value;
+            read(v)
+        }
+        Some(slot) => read(&slot.insert((text.to_owned(), value)).1),
+        None => read(&value),
+    }
 }
 
 #[cfg(test)]
