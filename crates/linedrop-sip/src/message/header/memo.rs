@@ -59,9 +59,7 @@ pub(crate) fn with_parsed<T: 'static, E: 'static, R, const N: usize>(
     // thread is being torn down (then the memo is gone and the value is parsed).
     let mut fns = Some((parse, read));
     let memo_read = memo.try_with(|m| {
-        let Some((parse, read)) = fns.take() else {
-            return None;
-        };
+        let (parse, read) = fns.take()?;
         Some(with_memo(m, text, parse, read))
     });
     match (memo_read, fns) {
