@@ -30,6 +30,10 @@ pub(crate) enum VersionCheck {
 }
 
 pub(crate) fn check_version(s: &str) -> VersionCheck {
+    // The version every message carries, in the case nearly everyone writes it: no splitting.
+    if s == "SIP/2.0" {
+        return VersionCheck::Supported;
+    }
     let Some((name, num)) = s.split_once('/') else {
         return VersionCheck::Malformed;
     };

@@ -102,6 +102,18 @@ impl Headers {
 
     /// Checks Contact as [`Headers::contact`] does, without collecting the addresses.
     pub(crate) fn check_contact(&self) -> Result<(), HeaderError> {
+        // One Contact address (nearly every message that has one): one pass.
+        let mut all = self.list_elements(HeaderName::Contact);
+        let Some(first) = all.next() else {
+            return Ok(());
+        };
+        if all.next().is_none() {
+            return match first.as_ref() {
+                "*" => Ok(()),
+                "" => Err(HeaderError::Empty),
+                e => NameAddr::parse_with(e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone)),
+            };
+        }
         // Two passes over the text rather than one over a collected list: every INVITE is
         // checked, and the list would be an allocation each time.
         let (mut count, mut wildcard) = (0usize, false);
