@@ -47,7 +47,8 @@ impl Param {
     /// names, their escapes (RFC 4475 §3.1.1.3: `%6C%72` is `lr`).
     pub fn is(&self, name: &str) -> bool {
         self.name.eq_ignore_ascii_case(name)
-            || self.name.contains('%')
+            // Names are a few bytes: a plain loop, not a substring search.
+            || self.name.bytes().any(|b| b == b'%')
                 && percent_decode(&self.name).eq_ignore_ascii_case(name.as_bytes())
     }
 }

@@ -126,19 +126,25 @@ pub(crate) fn find_cr_or_lf(bytes: &[u8]) -> Option<usize> {
         .map(|i| base + i)
 }
 
-/// The index of the first CR in `bytes`, eight bytes at a time as in [`find_cr_or_lf`]: the end
-/// of the header section is looked for from CR to CR.
+/// The index of the first CR in `bytes`: the end of the header section is looked for from CR
+/// to CR.
 pub(crate) fn find_cr(bytes: &[u8]) -> Option<usize> {
+    find_byte(bytes, b'\r')
+}
+
+/// The index of the first `needle` in `bytes`, eight bytes at a time as in [`find_cr_or_lf`]
+/// (`memchr`'s set-up costs more than these short values).
+pub(crate) fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    const CR: u64 = u64::from_ne_bytes([b'\r'; 8]);
+    let splat = ONES * u64::from(needle);
     let mut chunks = bytes.chunks_exact(8);
     let mut base = 0;
     for chunk in &mut chunks {
-        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_ne_bytes) ^ CR;
-        // A zero byte (a CR before the xor) sets its high bit here.
+        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_ne_bytes) ^ splat;
+        // A zero byte (the needle before the xor) sets its high bit here.
         if word.wrapping_sub(ONES) & !word & HIGH != 0 {
-            if let Some(i) = chunk.iter().position(|&b| b == b'\r') {
+            if let Some(i) = chunk.iter().position(|&b| b == needle) {
                 return Some(base + i);
             }
         }
@@ -147,7 +153,7 @@ pub(crate) fn find_cr(bytes: &[u8]) -> Option<usize> {
     chunks
         .remainder()
         .iter()
-        .position(|&b| b == b'\r')
+        .position(|&b| b == needle)
         .map(|i| base + i)
 }
 
@@ -199,7 +205,7 @@ impl<'a> Iterator for ListElements<'a> {
         let rest = bytes.get(start..)?;
         // Only a comma ends an element: without one, the rest is the last element (most
         // headers hold a single value).
-        if !rest.contains(&b',') {
+        if find_byte(rest, b',').is_none() {
             self.start = bytes.len() + 1;
             return Some(trim_wsp(self.value.get(start..).unwrap_or("")));
         }
@@ -465,6 +471,24 @@ mod tests {
                         *b = b'\n';
                     }
                     assert_eq!(find_cr_or_lf(&v), Some(at), "{len} {at} {fill}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_are_found_wherever_they_are() {
+        for needle in [b',', b'\r', 0x00, 0xff] {
+            for len in 0..40 {
+                for at in 0..len {
+                    for fill in [b'a', needle ^ 1, needle ^ 0x80, 0x0c] {
+                        let mut v = vec![fill; len];
+                        assert_eq!(find_byte(&v, needle), None, "{len} {fill}");
+                        if let Some(b) = v.get_mut(at) {
+                            *b = needle;
+                        }
+                        assert_eq!(find_byte(&v, needle), Some(at), "{len} {at} {fill}");
+                    }
                 }
             }
         }

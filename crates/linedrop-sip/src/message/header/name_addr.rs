@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::message::error::HeaderError;
 use crate::message::params::{parse_header_params, Params};
-use crate::message::text::{is_token_char, is_wsp, unquote, write_quoted, Scanner};
+use crate::message::text::{find_byte, is_token_char, is_wsp, unquote, write_quoted, Scanner};
 use crate::message::uri::Uri;
 
 use super::memo::{memoized, with_parsed, Memo};
@@ -164,14 +164,16 @@ fn parse_name_addr(s: &str, require_brackets: bool) -> Result<NameAddr, HeaderEr
                 true
             }
             Some(b':') => false,
-            _ if rest.contains('<') => return Err(HeaderError::BadDisplayName),
+            _ if find_byte(rest.as_bytes(), b'<').is_some() => {
+                return Err(HeaderError::BadDisplayName)
+            }
             _ => false,
         }
     };
 
     let uri = if bracketed {
         let rest = sc.rest();
-        let end = rest.find('>').ok_or(HeaderError::UnterminatedAngle)?;
+        let end = find_byte(rest.as_bytes(), b'>').ok_or(HeaderError::UnterminatedAngle)?;
         let inner = rest.get(..end).unwrap_or("");
         sc.set_pos(sc.pos() + end + 1);
         Uri::parse(inner).map_err(HeaderError::BadUri)?
@@ -181,7 +183,7 @@ fn parse_name_addr(s: &str, require_brackets: bool) -> Result<NameAddr, HeaderEr
         }
         let text = sc.take_while(|b| b != b';' && b != b',' && !is_wsp(b));
         let uri = Uri::parse(text).map_err(HeaderError::BadUri)?;
-        if text.contains('?') {
+        if find_byte(text.as_bytes(), b'?').is_some() {
             return Err(HeaderError::MissingAngleBrackets);
         }
         uri
