@@ -51,7 +51,7 @@ pub use error::StoreError;
 pub use query::{Cursor, Order, RecordPage, RecordQuery, DEFAULT_LIMIT, MAX_LIMIT};
 pub use record::Record;
 pub use sqlite::{Durability, SqliteStore, SCHEMA_VERSION};
-pub use store::Store;
+pub use store::{Store, WriteSession};
 pub use writer::{
     Commit, OnCommit, RecordWriter, Seq, WriterConfig, WriterStats, DEFAULT_MAX_BATCH,
 };

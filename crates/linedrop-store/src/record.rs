@@ -157,16 +157,16 @@ pub(crate) fn duration_of_micros(micros: i64) -> Option<Duration> {
 }
 
 /// Holders as `app_bits:privilege` joined by commas: compact, and readable in the sqlite3
-/// shell without a JSON function.
-pub(crate) fn encode_holders(holders: &[Holder]) -> String {
+/// shell without a JSON function. Written into `text`, replacing what it held, so the
+/// writer reuses one buffer.
+pub(crate) fn encode_holders(text: &mut String, holders: &[Holder]) {
     use std::fmt::Write;
-    let mut text = String::new();
+    text.clear();
     for (i, h) in holders.iter().enumerate() {
         let sep = if i == 0 { "" } else { "," };
         // Writing to a String cannot fail.
         let _ = write!(text, "{sep}{}:{}", h.app.to_bits(), h.privilege.as_str());
     }
-    text
 }
 
 /// The inverse of [`encode_holders`]; `None` if the text is not in that form.
@@ -209,7 +209,8 @@ mod tests {
                 privilege: Privilege::Monitor,
             },
         ];
-        let text = encode_holders(&holders);
+        let mut text = "left over".to_owned();
+        encode_holders(&mut text, &holders);
         assert_eq!(text, format!("{}:owner,1:monitor", (3u64 << 32) | 7));
         assert_eq!(decode_holders(&text), Some(holders));
         assert_eq!(decode_holders(""), Some(Vec::new()));

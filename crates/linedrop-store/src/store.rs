@@ -48,4 +48,30 @@ pub trait Store {
     /// Deletes the completed records created before `before`, returning how many. Open
     /// records are never purged: they belong to live calls or await `close_orphans`.
     fn purge_completed_before(&mut self, before: SystemTime) -> Result<u64, StoreError>;
+
+    /// A session for a stream of [`Store::apply`] batches from one thread, such as the
+    /// [`crate::RecordWriter`]'s, which opens one for its whole life. Each batch keeps the
+    /// contract of [`Store::apply`]: one transaction, all of its records or none.
+    ///
+    /// A backend overrides it to keep per-batch work out of the loop (the SQLite store
+    /// prepares its statements once instead of looking them up in a cache per batch); the
+    /// default simply calls [`Store::apply`].
+    fn write_session(&mut self) -> Box<dyn WriteSession + '_> {
+        Box::new(Direct(self))
+    }
+}
+
+/// Writes batches for one thread; see [`Store::write_session`].
+pub trait WriteSession {
+    /// Writes `records` in one transaction, exactly as [`Store::apply`] does.
+    fn apply(&mut self, records: &[Record]) -> Result<(), StoreError>;
+}
+
+/// The default session: each batch goes straight to [`Store::apply`].
+struct Direct<'a, S: Store + ?Sized>(&'a mut S);
+
+impl<S: Store + ?Sized> WriteSession for Direct<'_, S> {
+    fn apply(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        self.0.apply(records)
+    }
 }

@@ -106,12 +106,46 @@ struct Progress {
     durable: Seq,
     /// The thread has ended (closed, failed at close, or panicked).
     stopped: bool,
+    /// Threads waiting on `changed` ([`RecordWriter::wait_durable`], [`RecordWriter::flush`]).
+    /// The writer signals only when there is one: a signal is a system call (a futex wake)
+    /// even with nobody to wake, and most batches have no waiter (the daemon learns of its
+    /// commits through [`WriterConfig::on_commit`]).
+    waiters: usize,
+}
+
+impl Progress {
+    /// Runs `wait` (a wait on `changed`) counted in `waiters`, so the writer signals it.
+    fn counted<'a>(
+        mut guard: MutexGuard<'a, Progress>,
+        wait: impl FnOnce(MutexGuard<'a, Progress>) -> MutexGuard<'a, Progress>,
+    ) -> MutexGuard<'a, Progress> {
+        guard.waiters += 1;
+        let mut guard = wait(guard);
+        guard.waiters -= 1;
+        guard
+    }
 }
 
 struct Shared {
     progress: Mutex<Progress>,
-    /// Signalled whenever `progress` changes.
+    /// Signalled whenever `progress` changes while a thread waits.
     changed: Condvar,
+}
+
+impl Shared {
+    /// Updates the progress, then signals the waiters if there are any. The count is read
+    /// under the lock that the update takes: a waiter that comes later sees the update
+    /// before it waits, so none misses it.
+    fn update(&self, f: impl FnOnce(&mut Progress)) {
+        let waiting = {
+            let mut progress = lock(&self.progress);
+            f(&mut progress);
+            progress.waiters > 0
+        };
+        if waiting {
+            self.changed.notify_all();
+        }
+    }
 }
 
 /// Takes a lock whose holder may have panicked: every guarded value here is a set of
@@ -194,12 +228,13 @@ impl RecordWriter {
 
     /// Waits up to `timeout` for record `seq` to be durable; true if it is.
     pub fn wait_durable(&self, seq: Seq, timeout: Duration) -> bool {
-        let progress = lock(&self.shared.progress);
-        let (progress, _) = self
-            .shared
-            .changed
-            .wait_timeout_while(progress, timeout, |p| p.durable < seq && !p.stopped)
-            .unwrap_or_else(PoisonError::into_inner);
+        let progress = Progress::counted(lock(&self.shared.progress), |progress| {
+            self.shared
+                .changed
+                .wait_timeout_while(progress, timeout, |p| p.durable < seq && !p.stopped)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0
+        });
         progress.durable >= seq
     }
 
@@ -210,13 +245,14 @@ impl RecordWriter {
         let target = lock(&self.sending).last;
         let progress = lock(&self.shared.progress);
         let failures = progress.stats.failed_commits;
-        let progress = self
-            .shared
-            .changed
-            .wait_while(progress, |p| {
-                p.durable < target && !p.stopped && p.stats.failed_commits == failures
-            })
-            .unwrap_or_else(PoisonError::into_inner);
+        let progress = Progress::counted(progress, |progress| {
+            self.shared
+                .changed
+                .wait_while(progress, |p| {
+                    p.durable < target && !p.stopped && p.stats.failed_commits == failures
+                })
+                .unwrap_or_else(PoisonError::into_inner)
+        });
         if progress.durable >= target {
             Ok(())
         } else {
@@ -268,8 +304,7 @@ struct StopGuard<'a>(&'a Shared);
 
 impl Drop for StopGuard<'_> {
     fn drop(&mut self) {
-        lock(&self.0.progress).stopped = true;
-        self.0.changed.notify_all();
+        self.0.update(|p| p.stopped = true);
     }
 }
 
@@ -299,6 +334,9 @@ fn run<S: Store>(
     let mut open = true;
     let mut failures_in_row = 0;
     let mut latency_log = LatencyLog::from_env();
+    // Borrows the store for the thread's life: its statements are prepared once.
+    let mut session = store.write_session();
+    let mut completed: Vec<CallId> = Vec::new();
     loop {
         if pending.is_empty() {
             if !open {
@@ -325,24 +363,24 @@ fn run<S: Store>(
         }
         let n = pending.len().min(max_batch);
         let batch = &pending.make_contiguous()[..n];
-        match store.apply(batch) {
+        match session.apply(batch) {
             Ok(()) => {
                 failures_in_row = 0;
                 let through = next_seq + n as Seq - 1;
                 next_seq = through + 1;
-                let completed: Vec<CallId> =
-                    batch.iter().filter(|r| r.completed).map(|r| r.id).collect();
+                if config.on_commit.is_some() {
+                    completed.clear();
+                    completed.extend(batch.iter().filter(|r| r.completed).map(|r| r.id));
+                }
                 if let Some(log) = latency_log.as_mut() {
                     log.committed(batch);
                 }
                 pending.drain(..n);
-                {
-                    let mut progress = lock(&shared.progress);
+                shared.update(|progress| {
                     progress.durable = through;
                     progress.stats.committed += n as u64;
                     progress.stats.batches += 1;
-                }
-                shared.changed.notify_all();
+                });
                 if let Some(on_commit) = config.on_commit.as_mut() {
                     on_commit(&Commit {
                         through,
@@ -353,12 +391,10 @@ fn run<S: Store>(
             }
             Err(e) => {
                 failures_in_row += 1;
-                {
-                    let mut progress = lock(&shared.progress);
+                shared.update(|progress| {
                     progress.stats.failed_commits += 1;
                     progress.stats.last_error = Some(e.clone());
-                }
-                shared.changed.notify_all();
+                });
                 if !open && failures_in_row >= CLOSE_ATTEMPTS {
                     return Err(StoreError::Backend(format!(
                         "{} records not written at close: {e}",

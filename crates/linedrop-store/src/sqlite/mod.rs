@@ -3,6 +3,7 @@
 mod checkpoint;
 mod row;
 mod schema;
+mod session;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -14,7 +15,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::error::StoreError;
 use crate::query::{Cursor, Order, RecordPage, RecordQuery};
 use crate::record::{micros_of_time, Record};
-use crate::store::Store;
+use crate::store::{Store, WriteSession};
 
 pub use schema::SCHEMA_VERSION;
 
@@ -215,40 +216,32 @@ fn filters(q: &RecordQuery) -> Result<Option<(String, Vec<Value>)>, StoreError> 
     Ok(Some((clause, values)))
 }
 
-impl SqliteStore {
-    /// One batch's statements, inside the transaction [`Store::apply`] opened.
-    ///
-    /// Only the rows: the id high-water mark is brought up to date by the purge, the one
-    /// thing that removes rows, so a commit does not write its page every time.
-    fn apply_in_transaction(&mut self, records: &[Record]) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare_cached(row::upsert_sql())?;
-        for record in records {
-            row::bind(&mut stmt, record)?;
-            stmt.raw_execute()?;
-        }
-        Ok(())
-    }
-}
-
 impl Store for SqliteStore {
     fn apply(&mut self, records: &[Record]) -> Result<(), StoreError> {
-        // BEGIN and COMMIT are cached statements too: at low rates a batch is one record, and
-        // preparing three statements per batch was most of the writer's cost (callgrind).
-        self.conn.prepare_cached("BEGIN")?.execute([])?;
-        let result = self.apply_in_transaction(records).and_then(|()| {
-            self.conn.prepare_cached("COMMIT")?.execute([])?;
-            Ok(())
-        });
-        if result.is_err() && !self.conn.is_autocommit() {
-            // Leave no transaction open: the writer retries the whole batch.
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        if let (Ok(()), Some(checkpointer)) = (&result, &self.checkpointer) {
-            if checkpointer.committed() {
-                checkpointer.catch_up(&self.conn);
-            }
-        }
-        result
+        // Cached statements: at low rates a batch is one record, and preparing three
+        // statements per batch was most of the writer's cost (callgrind). The writer itself
+        // goes further, with statements prepared once ([`Store::write_session`]).
+        let mut begin = self.conn.prepare_cached(session::BEGIN)?;
+        let mut upsert = self.conn.prepare_cached(row::upsert_sql())?;
+        let mut commit = self.conn.prepare_cached(session::COMMIT)?;
+        session::write_batch(
+            &self.conn,
+            session::Statements {
+                begin: &mut begin,
+                upsert: &mut upsert,
+                commit: &mut commit,
+            },
+            self.checkpointer.as_ref(),
+            records,
+            &mut String::new(),
+        )
+    }
+
+    fn write_session(&mut self) -> Box<dyn WriteSession + '_> {
+        Box::new(session::SqliteSession::new(
+            &self.conn,
+            self.checkpointer.as_ref(),
+        ))
     }
 
     fn get(&self, id: CallId) -> Result<Option<Record>, StoreError> {

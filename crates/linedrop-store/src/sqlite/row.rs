@@ -92,47 +92,65 @@ fn opt_time(t: Option<std::time::SystemTime>) -> Result<Option<i64>, StoreError>
 }
 
 /// Binds the record's values, in [`COLUMNS`] order, to `stmt` (prepared from
-/// [`upsert_sql`]). Text is bound by reference: no value is copied on the way to SQLite.
-pub(crate) fn bind(stmt: &mut Statement<'_>, r: &Record) -> Result<(), StoreError> {
-    let mut column = 0;
-    let mut put = |value: &dyn ToSql| -> Result<(), StoreError> {
-        column += 1;
-        stmt.raw_bind_parameter(column, value)?;
-        Ok(())
-    };
-    put(&to_i64(r.id.0)?)?;
-    put(&r.direction.as_str())?;
-    put(&r.line)?;
+/// [`upsert_sql`]), every parameter each time, so nothing of an earlier record can remain.
+/// `holders` is scratch space for that column's text, so binding allocates nothing once it
+/// has grown. Text is bound by reference (SQLite copies it).
+pub(crate) fn bind(
+    stmt: &mut Statement<'_>,
+    r: &Record,
+    holders: &mut String,
+) -> Result<(), StoreError> {
+    let mut b = Binder { stmt, column: 0 };
+    b.put(to_i64(r.id.0)?)?;
+    b.put(r.direction.as_str())?;
+    b.put(r.line.as_str())?;
     // Bit-cast, not range-checked: the key is an opaque 64-bit pattern and reads back
     // exactly, so a line generation above 2^31 needs no refusal.
-    put(&(r.line_key as i64))?;
-    put(&r.local)?;
-    put(&r.remote)?;
-    put(&r.state.as_str())?;
-    put(&micros_of_time(r.created_at)?)?;
+    b.put(r.line_key as i64)?;
+    b.put(r.local.as_str())?;
+    b.put(r.remote.as_str())?;
+    b.put(r.state.as_str())?;
+    b.put(micros_of_time(r.created_at)?)?;
     for t in r.entered.0 {
-        put(&opt_time(t)?)?;
+        b.put(opt_time(t)?)?;
     }
     for d in [r.setup_duration, r.talk_duration] {
-        put(&d.map(micros_of_duration).transpose()?)?;
+        b.put(d.map(micros_of_duration).transpose()?)?;
     }
     let t = r.termination.as_ref();
-    put(&t.map(|t| t.origin.as_str()))?;
-    put(&t.map(|t| t.cause.as_str()))?;
-    put(&t.map(|t| t.wire.as_str()))?;
-    put(&t.and_then(|t| t.sip_status))?;
-    put(&t.and_then(|t| t.q850))?;
-    put(&t.and_then(|t| t.text.as_deref()))?;
-    put(&opt_time(t.map(|t| t.at))?)?;
-    put(&r.late_causes)?;
-    put(&r.facts.call_ref.as_deref())?;
-    put(&r.facts.local_tag.as_deref())?;
-    put(&r.facts.remote_tag.as_deref())?;
-    put(&to_i64(r.facts.retransmissions)?)?;
-    put(&encode_holders(&r.holders))?;
-    put(&r.completed)?;
-    debug_assert_eq!(column, COLUMNS.len());
+    b.put(t.map(|t| t.origin.as_str()))?;
+    b.put(t.map(|t| t.cause.as_str()))?;
+    b.put(t.map(|t| t.wire.as_str()))?;
+    b.put(t.and_then(|t| t.sip_status))?;
+    b.put(t.and_then(|t| t.q850))?;
+    b.put(t.and_then(|t| t.text.as_deref()))?;
+    b.put(opt_time(t.map(|t| t.at))?)?;
+    b.put(r.late_causes)?;
+    b.put(r.facts.call_ref.as_deref())?;
+    b.put(r.facts.local_tag.as_deref())?;
+    b.put(r.facts.remote_tag.as_deref())?;
+    b.put(to_i64(r.facts.retransmissions)?)?;
+    encode_holders(holders, &r.holders);
+    b.put(holders.as_str())?;
+    b.put(r.completed)?;
+    debug_assert_eq!(b.column, COLUMNS.len());
     Ok(())
+}
+
+/// Binds parameters in order. Generic rather than through `&dyn ToSql`, so each value's
+/// conversion is inlined instead of dispatched (32 parameters a record).
+struct Binder<'s, 'c> {
+    stmt: &'s mut Statement<'c>,
+    column: usize,
+}
+
+impl Binder<'_, '_> {
+    #[inline]
+    fn put<T: ToSql>(&mut self, value: T) -> Result<(), StoreError> {
+        self.column += 1;
+        self.stmt.raw_bind_parameter(self.column, value)?;
+        Ok(())
+    }
 }
 
 /// Reads one row selected with [`select_sql`]. A value no version of ours writes is

@@ -9,4 +9,5 @@ mod purge; // retention removes only old completed rows
 mod queries; // filters, order, keyset pagination, refused queries
 mod recovery; // orphans of a crashed run are closed as restart
 mod round_trip; // every field survives created -> ended, by hand and from the engine
+mod session; // a writer's session: statements kept across batches, same rules
 mod writer; // batching, flush, durability notices, failures

@@ -76,6 +76,44 @@ fn with_a_linger_a_record_waits_for_company_and_shares_one_commit() {
     writer.close().expect("close");
 }
 
+/// The writer signals only while someone waits: waiters on several threads at once, by
+/// `flush` and by `wait_durable`, must all be woken by the commit they wait for.
+#[test]
+fn every_waiter_is_woken_by_the_commit_it_waits_for() {
+    let (config, gate) = gated(0);
+    let writer = Arc::new(
+        RecordWriter::spawn(SqliteStore::open_in_memory().expect("open"), config).expect("spawn"),
+    );
+    // The first commit is held at the gate after it is durable; the second record queues.
+    let first = writer.send_record(created(1, at(1))).expect("send");
+    assert!(writer.wait_durable(first, DEADLINE));
+    let last = writer.send_record(created(2, at(2))).expect("send");
+    let (woken, results) = mpsc::channel::<bool>();
+    for i in 0..4 {
+        let writer = Arc::clone(&writer);
+        let woken = woken.clone();
+        std::thread::spawn(move || {
+            let durable = if i % 2 == 0 {
+                writer.flush().is_ok()
+            } else {
+                writer.wait_durable(last, DEADLINE)
+            };
+            let _ = woken.send(durable);
+        });
+    }
+    assert_eq!(
+        writer.durable(),
+        first,
+        "the second commit waits for the gate"
+    );
+    gate.send(()).expect("open the gate");
+    for _ in 0..4 {
+        let durable = results.recv_timeout(DEADLINE).expect("every waiter wakes");
+        assert!(durable, "woken with the record durable");
+    }
+    assert_eq!(writer.durable(), last);
+}
+
 #[test]
 fn commit_notices_name_the_completed_calls() {
     let (notices, seen) = mpsc::channel::<(u64, Vec<CallId>)>();
