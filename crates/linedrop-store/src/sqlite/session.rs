@@ -38,6 +38,15 @@ pub(super) fn write_batch(
         upsert,
         commit,
     } = statements;
+    if let [record] = records {
+        // One record is one statement, which SQLite runs as a transaction of its own
+        // (autocommit): the same all-or-nothing commit, without stepping BEGIN and COMMIT
+        // (about 800 instructions of a 35,000-instruction batch, callgrind). At low rates
+        // nearly every batch is one record.
+        row::bind(upsert, record, holders)?;
+        let result = upsert.raw_execute().map(drop).map_err(StoreError::from);
+        return finish(conn, checkpointer, result);
+    }
     begin.raw_execute()?;
     let result = records
         .iter()
@@ -50,6 +59,15 @@ pub(super) fn write_batch(
             commit.raw_execute()?;
             Ok(())
         });
+    finish(conn, checkpointer, result)
+}
+
+/// After a batch: no transaction left open if it failed, the commit counted if it did.
+fn finish(
+    conn: &Connection,
+    checkpointer: Option<&Checkpointer>,
+    result: Result<(), StoreError>,
+) -> Result<(), StoreError> {
     if result.is_err() && !conn.is_autocommit() {
         // Leave no transaction open: the writer retries the whole batch.
         let _ = conn.execute_batch("ROLLBACK");

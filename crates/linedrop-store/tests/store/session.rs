@@ -65,6 +65,10 @@ fn a_failed_batch_writes_nothing_and_the_next_one_commits() {
         .apply(&[created(12, at(12)), created(13, at(13))])
         .expect_err("the batch fails");
     assert!(err.to_string().contains("refused by test"), "{err}");
+    // A batch of one record runs without BEGIN and COMMIT: it must fail as cleanly.
+    session
+        .apply(&[created(13, at(13))])
+        .expect_err("the lone record fails");
 
     let reader = SqliteStore::open(&path).expect("reader");
     assert_eq!(
@@ -73,6 +77,10 @@ fn a_failed_batch_writes_nothing_and_the_next_one_commits() {
         "nothing of the failed batch"
     );
     assert_eq!(reader.count(), Ok(1));
+    session
+        .apply(&[created(2, at(2))])
+        .expect("a lone record commits after the failures");
+    assert_eq!(reader.count(), Ok(2));
 
     other
         .execute_batch("DROP TRIGGER refuse_13")
@@ -80,5 +88,5 @@ fn a_failed_batch_writes_nothing_and_the_next_one_commits() {
     session
         .apply(&[created(12, at(12)), created(13, at(13))])
         .expect("the retry commits");
-    assert_eq!(reader.count(), Ok(3));
+    assert_eq!(reader.count(), Ok(4));
 }
