@@ -108,8 +108,8 @@ struct Progress {
     stopped: bool,
     /// Threads waiting on `changed` ([`RecordWriter::wait_durable`], [`RecordWriter::flush`]).
     /// The writer signals only when there is one: a signal is a system call (a futex wake)
-    /// even with nobody to wake, and most batches have no waiter (the daemon learns of its
-    /// commits through [`WriterConfig::on_commit`]).
+    /// even with nobody to wake, and most batches have none (the daemon waits only in its
+    /// shutdown flush).
     waiters: usize,
 }
 
