@@ -8,6 +8,7 @@ use linedrop_core::{
 };
 
 use super::build::{self, reason_header, ALLOW};
+use super::dialog_key::DialogKey;
 use super::ending::read_reason;
 use super::leg::{Leg, Phase};
 use super::peer::{Peer, Transport};
@@ -91,7 +92,13 @@ impl SipProvider {
             timers: Default::default(),
         });
         self.legs.insert(call, leg);
-        self.dialogs.insert((call_id, local_tag), call);
+        self.dialogs.insert(
+            DialogKey {
+                call_id,
+                tag: local_tag,
+            },
+            call,
+        );
         let tsx = InviteClient::new(
             now.instant,
             self.tsx_timers(),

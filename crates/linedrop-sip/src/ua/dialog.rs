@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use linedrop_core::{CallId, Cause, Now, Origin, ProviderEvent, WireEnd};
 
+use super::dialog_key::lookup;
 use super::ending::read_reason;
 use super::leg::{EndReason, Phase};
 use super::peer::Peer;
@@ -20,19 +21,21 @@ impl SipProvider {
         from: Peer,
         branch: &str,
         req: Request,
-        to_tag: String,
+        found: Option<CallId>,
     ) {
         let h = req.headers();
-        let call_id = h.call_id().unwrap_or_default().to_owned();
-        let key = (call_id, to_tag);
-        let from_tag = h.with_from(|f| f.tag().map(str::to_owned)).ok().flatten();
-        let call = self.dialogs.get(&key).copied().filter(|c| {
-            self.legs
-                .get(c)
-                .is_some_and(|l| l.remote_tag.is_none() || l.remote_tag == from_tag)
+        // The dialog found by (Call-ID, To tag) is this one only if the From tag is theirs
+        // too (once they have one), read in place.
+        let call = found.filter(|c| {
+            self.legs.get(c).is_some_and(|l| match &l.remote_tag {
+                None => true,
+                Some(theirs) => h
+                    .with_from(|f| f.tag() == Some(theirs.as_str()))
+                    .unwrap_or(false),
+            })
         });
         let Some(call) = call else {
-            if self.tombstone_set.contains_key(&key) {
+            if self.is_tombstoned(&req) {
                 // The dialog ended and was freed: a BYE is a retransmission of the one that
                 // ended it (in a new transaction), so it still gets its 200 (RFC 3261 §15.1.2
                 // says nothing else would stop the peer's retransmissions).
@@ -56,6 +59,17 @@ impl SipProvider {
             Method::Cancel => self.reply(now, from, branch, &req, 481, None),
             _ => self.reply(now, from, branch, &req, 405, None),
         }
+    }
+
+    /// Whether the request names a dialog that ended and was freed (Timer J's window).
+    fn is_tombstoned(&self, req: &Request) -> bool {
+        let h = req.headers();
+        let call_id = h.call_id().unwrap_or_default();
+        h.with_to(|t| {
+            t.tag()
+                .is_some_and(|tag| self.tombstone_set.contains_key(lookup(&(call_id, tag))))
+        })
+        .unwrap_or(false)
     }
 
     fn on_bye(&mut self, now: Now, from: Peer, branch: &str, req: Request, call: CallId) {

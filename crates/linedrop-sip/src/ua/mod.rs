@@ -31,6 +31,7 @@ mod build;
 mod client;
 mod config;
 mod dialog;
+mod dialog_key;
 mod ending;
 mod leg;
 mod negotiate;
@@ -63,6 +64,7 @@ pub use peer::{ConnId, Peer, Transmit, Transport};
 pub use session::DialogTimer;
 pub use stats::SipStats;
 
+use dialog_key::{DialogKey, DialogMap};
 use ending::Failure;
 use leg::{Leg, Phase};
 
@@ -186,9 +188,6 @@ impl BranchTsx {
     }
 }
 
-/// (Call-ID, our tag): a dialog as we know it.
-pub(crate) type DialogKey = (String, String);
-
 /// The SIP user agent: a [`Provider`] for the session engine. See the module docs.
 #[derive(Debug)]
 pub struct SipProvider {
@@ -203,7 +202,7 @@ pub struct SipProvider {
     /// Boxed: a leg is several hundred bytes, and a table of them inline would also pay
     /// that for every empty slot (a third or more of them after each growth).
     pub(crate) legs: IdMap<CallId, Box<Leg>>,
-    pub(crate) dialogs: HashMap<DialogKey, CallId>,
+    pub(crate) dialogs: DialogMap<DialogKey, CallId>,
     /// Inbound calls by (Call-ID, their From tag), to spot merged requests.
     pub(crate) inbound: HashMap<(String, String), CallId>,
     /// Boxed, like the legs: at R calls/s about 64·R transactions are live (a UDP server
@@ -223,7 +222,7 @@ pub struct SipProvider {
     pub(crate) line_options: IdMap<LineId, LineOptions>,
     /// Ended dialogs, kept to answer late requests, in expiry order (one fixed lifetime).
     pub(crate) tombstones: VecDeque<(Instant, Arc<DialogKey>)>,
-    pub(crate) tombstone_set: HashMap<Arc<DialogKey>, Instant>,
+    pub(crate) tombstone_set: DialogMap<Arc<DialogKey>, Instant>,
     pub(crate) transmits: VecDeque<Transmit>,
     /// INVITE server transactions whose first provisional response (100, or 180 with
     /// `auto_ringing`) is not decided yet, and when their INVITE came: settled by the
@@ -246,7 +245,7 @@ impl SipProvider {
             call_ids: ids,
             lines: HashMap::new(),
             legs: IdMap::default(),
-            dialogs: HashMap::new(),
+            dialogs: DialogMap::default(),
             inbound: HashMap::new(),
             tsx: IdMap::default(),
             tsx_index: HashMap::new(),
@@ -256,7 +255,7 @@ impl SipProvider {
             dialog_timers: BTreeSet::new(),
             line_options: IdMap::default(),
             tombstones: VecDeque::new(),
-            tombstone_set: HashMap::new(),
+            tombstone_set: DialogMap::default(),
             transmits: VecDeque::new(),
             undecided: Vec::new(),
             events: VecDeque::new(),
@@ -597,10 +596,10 @@ impl Provider for SipProvider {
                 self.inbound.remove(&key);
                 leg.call_id = std::mem::take(&mut key.0);
             }
-            let key = (
-                std::mem::take(&mut leg.call_id),
-                std::mem::take(&mut leg.local_tag),
-            );
+            let key = DialogKey {
+                call_id: std::mem::take(&mut leg.call_id),
+                tag: std::mem::take(&mut leg.local_tag),
+            };
             self.dialogs.remove(&key);
             // The dialog's tombstone answers requests that arrive after it is gone (a BYE
             // retransmitted with a new transaction) for the Timer J window. Its key is

@@ -5,6 +5,7 @@
 use linedrop_core::Now;
 
 use super::build::ALLOW;
+use super::dialog_key::lookup;
 use super::peer::Peer;
 use super::{MethodKey, Purpose, SipProvider, Tsx};
 use std::net::IpAddr;
@@ -108,13 +109,19 @@ impl SipProvider {
             let extra = (HeaderName::Unsupported, unknown.join(", "));
             return self.refuse(now, from, &branch, &req, 420, Some(extra));
         }
-        let to_tag = req
-            .headers()
-            .with_to(|t| t.tag().map(str::to_owned))
+        // A To tag puts the request in a dialog, which is looked up with the tag in place.
+        let h = req.headers();
+        let dialog = h
+            .with_to(|t| {
+                t.tag().map(|tag| {
+                    let call_id = h.call_id().unwrap_or_default();
+                    self.dialogs.get(lookup(&(call_id, tag))).copied()
+                })
+            })
             .ok()
             .flatten();
-        match (to_tag, method) {
-            (Some(tag), _) => self.on_in_dialog(now, from, &branch, req, tag),
+        match (dialog, method) {
+            (Some(found), _) => self.on_in_dialog(now, from, &branch, req, found),
             (None, Method::Invite) => self.on_invite(now, from, &branch, req),
             (None, Method::Cancel) => self.on_cancel(now, from, &branch, req),
             (None, Method::Options) => self.reply(now, from, &branch, &req, 200, None),

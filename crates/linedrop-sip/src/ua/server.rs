@@ -4,6 +4,7 @@
 use linedrop_core::{CallId, Cause, Now, Origin, ProviderEvent, WireEnd};
 
 use super::build::ALLOW;
+use super::dialog_key::{lookup, DialogKey};
 use super::ending::read_reason;
 use super::leg::{Leg, Phase};
 use super::peer::Peer;
@@ -138,7 +139,13 @@ impl SipProvider {
             },
         });
         self.legs.insert(id, leg);
-        self.dialogs.insert((call_id, local_tag), id);
+        self.dialogs.insert(
+            DialogKey {
+                call_id,
+                tag: local_tag,
+            },
+            id,
+        );
         self.inbound.insert(inbound_key, id);
         let tsx_id = self.add_tsx(
             now.instant,
@@ -306,11 +313,14 @@ impl SipProvider {
         }
         // The ACK of a 2xx is a request of the dialog.
         let h = req.headers();
-        let key = h
-            .call_id()
+        let call = h.call_id().ok().and_then(|cid| {
+            h.with_to(|t| {
+                t.tag()
+                    .and_then(|tag| self.dialogs.get(lookup(&(cid, tag))).copied())
+            })
             .ok()
-            .zip(h.with_to(|t| t.tag().map(str::to_owned)).ok().flatten());
-        let call = key.and_then(|(cid, tag)| self.dialogs.get(&(cid.to_owned(), tag)).copied());
+            .flatten()
+        });
         let Some(call) = call else {
             self.stats.stray_acks += 1;
             return;
