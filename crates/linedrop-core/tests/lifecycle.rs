@@ -462,3 +462,64 @@ fn unattended_lines_answer_with_a_hold_or_reject_with_their_status() {
     h.quiesce();
     assert!(h.engine.ledger().is_quiescent());
 }
+
+#[test]
+fn a_call_nobody_holds_is_freed_at_idle_with_a_complete_record() {
+    // The inbound leg lands on a line no app opened: the engine frees it as it reaches
+    // Idle, and its Ended record is built from the call itself, not from copies.
+    let mut h = Harness::new(Duration::ZERO);
+    let hold = Duration::from_secs(5);
+    let auto = LinePolicy {
+        unattended: Unattended::Answer { hold: Some(hold) },
+        ..policy()
+    };
+    let address = "sip:auto@example.test";
+    h.engine
+        .add_line(LineConfig {
+            address: address.into(),
+            policy: auto,
+        })
+        .unwrap();
+    let out = h.engine.dial(h.now, h.app, h.alice, address).unwrap();
+    h.advance(hold);
+    let held = h.info(out);
+    assert_eq!(held.state, CallState::Idle);
+    let ended = |dir| {
+        h.records
+            .iter()
+            .find_map(|r| match r {
+                RecordUpdate::Ended(i) if i.direction == dir => Some(i.clone()),
+                _ => None,
+            })
+            .expect("an Ended record")
+    };
+    // The held leg's record is what its holder reads.
+    assert_eq!(ended(Direction::Outbound), held);
+    let freed = ended(Direction::Inbound);
+    assert_eq!(h.engine.provider().close_count(freed.id), 1, "closed once");
+    assert_eq!(
+        (freed.local.as_str(), freed.remote.as_str()),
+        (address, held.local.as_str())
+    );
+    assert_eq!(freed.state, CallState::Idle);
+    let t = freed.termination.clone().expect("its one termination");
+    assert_eq!(
+        (t.origin, t.cause, t.wire),
+        (Origin::Policy, Cause::Normal, WireEnd::Bye)
+    );
+    assert_eq!(freed.talk_duration, Some(hold));
+    assert!(freed.entered.at(CallState::Offering).is_some());
+    assert!(freed.holders.is_empty());
+    assert_eq!(
+        freed.facts.call_ref.as_deref(),
+        Some(format!("loopback-{}", freed.id).as_str())
+    );
+    let created = h
+        .records
+        .iter()
+        .filter(|r| matches!(r, RecordUpdate::Created(i) if i.id == freed.id))
+        .count();
+    assert_eq!(created, 1);
+    h.quiesce();
+    assert!(h.engine.ledger().is_quiescent());
+}

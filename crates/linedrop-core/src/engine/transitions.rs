@@ -176,10 +176,58 @@ impl<P: Provider> Engine<P> {
         self.emit_all(id, EventKind::State { from, to });
         self.rearm(id);
         if to == CallState::Idle {
-            let info = self.call_info(&self.calls[&id]);
-            self.records.push_back(RecordUpdate::Ended(info));
-            self.free_if_done(now, id);
+            if self.calls[&id].holders.is_empty() {
+                // Nobody can read the call any more: it is freed here, and its record takes
+                // its strings rather than copies of them.
+                self.free_into_record(now, id);
+            } else {
+                let info = self.call_info(&self.calls[&id]);
+                self.records.push_back(RecordUpdate::Ended(info));
+            }
         }
+    }
+
+    /// Frees an `Idle` call that nobody holds, moving what its `Ended` record needs out of it
+    /// (the record is complete before the provider's state is closed, as `call_info` reads
+    /// the provider's facts).
+    fn free_into_record(&mut self, now: Now, id: CallId) {
+        let Some(call) = self.calls.remove(&id) else {
+            return;
+        };
+        if let Some(at) = call.deadline {
+            self.timers.remove(&(at, id));
+        }
+        let (created_at, entered) = (call.created_at().wall, call.state_times());
+        let (setup_duration, talk_duration) = (call.setup_duration(), call.talk_duration());
+        let facts = self.provider.facts(id);
+        let Call {
+            direction,
+            line,
+            local,
+            remote,
+            state,
+            termination,
+            late_causes,
+            ..
+        } = *call;
+        let info = CallInfo {
+            id,
+            direction,
+            line,
+            local,
+            remote,
+            state,
+            created_at,
+            entered,
+            setup_duration,
+            talk_duration,
+            termination,
+            late_causes,
+            holders: Vec::new(),
+            facts,
+        };
+        self.records.push_back(RecordUpdate::Ended(info));
+        self.provider.close(now, id);
     }
 
     /// Re-arms the call's one timer for its current state.
