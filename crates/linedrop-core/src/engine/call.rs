@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::entered::Entered;
 use crate::ids::{AppId, CallHandle, CallId, LineId};
 use crate::info::{Direction, Holder, Privilege, StateTimes};
 use crate::policy::LinePolicy;
@@ -20,7 +21,7 @@ pub(crate) struct Call {
     pub(crate) remote: String,
     pub(crate) state: CallState,
     /// When each state was entered; durations come from the monotonic part.
-    pub(crate) entered: [Option<Now>; 8],
+    pub(crate) entered: Entered,
     /// Written once, by the first cause.
     pub(crate) termination: Option<Termination>,
     pub(crate) late_causes: u32,
@@ -48,7 +49,7 @@ pub(crate) struct HolderEntry {
 
 impl Call {
     pub(crate) fn entered_at(&self, state: CallState) -> Option<Now> {
-        self.entered[state.index()]
+        self.entered.at(state)
     }
 
     pub(crate) fn created_at(&self) -> Now {
@@ -90,7 +91,7 @@ impl Call {
     }
 
     pub(crate) fn state_times(&self) -> StateTimes {
-        StateTimes(self.entered.map(|n| n.map(|n| n.wall)))
+        self.entered.walls()
     }
 
     /// When the current state's limit expires, from the copied policy.

@@ -7,6 +7,7 @@
 //! [`Engine::provider_mut`], call [`Engine::pump`].
 
 mod call;
+mod entered;
 mod ops;
 mod release;
 mod transitions;
@@ -46,7 +47,7 @@ pub struct Engine<P> {
     ids: CallIds,
     apps: GenSlab<App>,
     lines: GenSlab<Line>,
-    /// Boxed: a call is about 500 bytes, and a table of them inline would also pay that
+    /// Boxed: a call is a few hundred bytes, and a table of them inline would also pay that
     /// for every empty slot (a third or more of them after each growth).
     calls: IdMap<CallId, Box<Call>>,
     handles: GenSlab<HandleEntry>,

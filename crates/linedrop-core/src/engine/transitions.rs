@@ -2,6 +2,7 @@
 //! termination, state entry with its timer and record, events, and the final free.
 
 use super::call::{Call, HolderEntry};
+use super::entered::Entered;
 use super::{Engine, HandleEntry};
 use crate::cause::{Cause, Origin, WireEnd};
 use crate::event::{AppEvent, EventKind, RecordUpdate};
@@ -28,8 +29,7 @@ impl<P: Provider> Engine<P> {
             Direction::Outbound => CallState::Dialing,
             Direction::Inbound => CallState::Offering,
         };
-        let mut entered = [None; 8];
-        entered[first.index()] = Some(now);
+        let entered = Entered::new(first, now);
         let call = Box::new(Call {
             id,
             direction,
@@ -172,7 +172,7 @@ impl<P: Provider> Engine<P> {
             return;
         }
         call.state = to;
-        call.entered[to.index()] = Some(now);
+        call.entered.set(to, now);
         self.emit_all(id, EventKind::State { from, to });
         self.rearm(id);
         if to == CallState::Idle {
