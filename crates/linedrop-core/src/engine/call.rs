@@ -53,13 +53,16 @@ impl Call {
     }
 
     pub(crate) fn created_at(&self) -> Now {
-        let first = match self.direction {
+        // A call is created by entering its first state.
+        self.entered.first()
+    }
+
+    /// Its first state: where the durations start.
+    fn first_state(&self) -> CallState {
+        match self.direction {
             Direction::Outbound => CallState::Dialing,
             Direction::Inbound => CallState::Offering,
-        };
-        // Invariant: a call is created by entering its first state.
-        self.entered_at(first)
-            .expect("a call enters its first state at creation")
+        }
     }
 
     pub(crate) fn holder(&self, handle: CallHandle) -> Option<&HolderEntry> {
@@ -96,7 +99,7 @@ impl Call {
 
     /// When the current state's limit expires, from the copied policy.
     pub(crate) fn state_deadline(&self) -> Option<Instant> {
-        let since = |s: CallState| self.entered_at(s).map(|n| n.instant);
+        let since = |s: CallState| self.entered.instant_at(s);
         match self.state {
             CallState::Dialing | CallState::Proceeding | CallState::Ringback => {
                 since(CallState::Dialing).map(|t| t + self.policy.no_answer)
@@ -125,9 +128,9 @@ impl Call {
         if self.state == CallState::Idle {
             // Invariant: entering Idle records its time.
             return self
-                .entered_at(CallState::Idle)
-                .expect("idle has a time")
-                .instant;
+                .entered
+                .instant_at(CallState::Idle)
+                .expect("idle has a time");
         }
         // Invariant: every non-idle state has a deadline (state_deadline covers them all).
         let current = self.state_deadline().expect("every live state is bounded");
@@ -145,17 +148,15 @@ impl Call {
 
     /// From creation to connection, or to the end if it never connected.
     pub(crate) fn setup_duration(&self) -> Option<Duration> {
-        let start = self.created_at().instant;
-        let end = self
-            .entered_at(CallState::Connected)
-            .or_else(|| self.entered_at(CallState::Disconnected))?;
-        Some(end.instant.saturating_duration_since(start))
+        let first = self.first_state();
+        self.entered
+            .between(first, CallState::Connected)
+            .or_else(|| self.entered.between(first, CallState::Disconnected))
     }
 
     /// From connection to the end.
     pub(crate) fn talk_duration(&self) -> Option<Duration> {
-        let start = self.entered_at(CallState::Connected)?;
-        let end = self.entered_at(CallState::Disconnected)?;
-        Some(end.instant.saturating_duration_since(start.instant))
+        self.entered
+            .between(CallState::Connected, CallState::Disconnected)
     }
 }

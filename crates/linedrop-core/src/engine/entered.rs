@@ -38,21 +38,47 @@ impl Entered {
         self.after[state.index()] = u64::try_from(since.as_nanos()).unwrap_or(NOT_ENTERED - 1);
     }
 
-    /// When the call entered `state`, if it did.
-    pub(crate) fn at(&self, state: CallState) -> Option<Now> {
+    /// The reading at creation.
+    pub(crate) fn first(&self) -> Now {
+        self.first
+    }
+
+    /// How long after creation the call entered `state`, if it did.
+    pub(crate) fn after(&self, state: CallState) -> Option<Duration> {
         match self.after[state.index()] {
             NOT_ENTERED => None,
-            ns => Some(self.first.advance(Duration::from_nanos(ns))),
+            ns => Some(Duration::from_nanos(ns)),
         }
+    }
+
+    /// From entering `from` to entering `to`, if it entered both (zero if `to` came first).
+    /// Read from the offsets alone: no clock reading is rebuilt for a duration.
+    pub(crate) fn between(&self, from: CallState, to: CallState) -> Option<Duration> {
+        match (self.after[from.index()], self.after[to.index()]) {
+            (NOT_ENTERED, _) | (_, NOT_ENTERED) => None,
+            (a, b) => Some(Duration::from_nanos(b.saturating_sub(a))),
+        }
+    }
+
+    /// When the call entered `state` on the monotonic clock, if it did.
+    pub(crate) fn instant_at(&self, state: CallState) -> Option<std::time::Instant> {
+        self.after(state).map(|d| self.first.instant + d)
+    }
+
+    /// When the call entered `state`, if it did.
+    pub(crate) fn at(&self, state: CallState) -> Option<Now> {
+        self.after(state).map(|d| self.first.advance(d))
     }
 
     /// The wall times, for info and records.
     pub(crate) fn walls(&self) -> StateTimes {
         let mut out = [None; 8];
         for (slot, &ns) in out.iter_mut().zip(&self.after) {
-            if ns != NOT_ENTERED {
-                *slot = Some(self.first.wall + Duration::from_nanos(ns));
-            }
+            *slot = match ns {
+                NOT_ENTERED => None,
+                0 => Some(self.first.wall),
+                ns => Some(self.first.wall + Duration::from_nanos(ns)),
+            };
         }
         StateTimes(out)
     }
@@ -80,6 +106,18 @@ mod tests {
         assert_eq!(e.at(CallState::Disconnected), Some(t2));
         assert_eq!(e.at(CallState::Dialing), None);
         assert_eq!(e.at(CallState::Idle), None);
+        assert_eq!(e.instant_at(CallState::Connected), Some(t1.instant));
+        assert_eq!(e.instant_at(CallState::Idle), None);
+        assert_eq!(
+            e.between(CallState::Connected, CallState::Disconnected),
+            Some(Duration::from_nanos(7))
+        );
+        assert_eq!(
+            e.between(CallState::Offering, CallState::Connected),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(e.between(CallState::Offering, CallState::Idle), None);
+        assert_eq!(e.first(), t0);
         let walls = e.walls();
         assert_eq!(walls.at(CallState::Connected), Some(t1.wall));
         assert_eq!(walls.at(CallState::Disconnected), Some(t2.wall));
