@@ -49,12 +49,9 @@ impl SipProvider {
                 .filter(|b| !b.trim().is_empty())
                 .map(str::to_owned),
         };
-        let user = req
-            .uri()
-            .as_sip()
-            .and_then(|u| u.user.clone())
-            .unwrap_or_default();
-        let Some((line, _)) = self.lines.get(&user).cloned() else {
+        // The line is found by the Request-URI's user in place: only its id is copied.
+        let user = req.uri().as_sip().and_then(|u| u.user.as_deref());
+        let Some(line) = self.lines.get(user.unwrap_or_default()).map(|(l, _)| *l) else {
             return self.refuse_invite(now, from, branch, &req, 404, None);
         };
         // From and To are read in place (the memo holds them parsed): only what the leg
