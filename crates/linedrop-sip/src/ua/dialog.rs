@@ -1,6 +1,7 @@
 //! Requests inside a dialog (or an early one): BYE, re-INVITE and the rest; the tombstones
 //! that answer them once the dialog is gone; and the 2xx that is never acknowledged.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use linedrop_core::{CallId, Cause, Now, Origin, ProviderEvent, WireEnd};
@@ -19,7 +20,7 @@ impl SipProvider {
         &mut self,
         now: Now,
         from: Peer,
-        branch: &str,
+        branch: &Arc<str>,
         req: Request,
         found: Option<CallId>,
     ) {
@@ -72,7 +73,7 @@ impl SipProvider {
         .unwrap_or(false)
     }
 
-    fn on_bye(&mut self, now: Now, from: Peer, branch: &str, req: Request, call: CallId) {
+    fn on_bye(&mut self, now: Now, from: Peer, branch: &Arc<str>, req: Request, call: CallId) {
         self.reply(now, from, branch, &req, 200, None);
         let Some(leg) = self.legs.get(&call) else {
             return;
@@ -128,7 +129,7 @@ impl SipProvider {
     }
 
     /// A re-INVITE: refresh the remote target and answer with the session we have.
-    fn on_reinvite(&mut self, now: Now, from: Peer, branch: &str, req: Request, call: CallId) {
+    fn on_reinvite(&mut self, now: Now, from: Peer, branch: &Arc<str>, req: Request, call: CallId) {
         let Some(leg) = self.legs.get(&call) else {
             return;
         };
@@ -167,7 +168,7 @@ impl SipProvider {
         let mut tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
         let target = req.headers().first_contact_uri();
-        let key = (branch.into(), MethodKey::ServerInvite);
+        let key = (Arc::clone(branch), MethodKey::ServerInvite);
         let owner = (status == 200).then_some(call);
         let id = self.add_tsx(
             now.instant,
@@ -189,7 +190,7 @@ impl SipProvider {
 
     /// An UPDATE (RFC 3311): we take no session changes, but it may refresh the session
     /// timer (RFC 4028 §9), or be refused when its interval is below our Min-SE.
-    fn on_update(&mut self, now: Now, from: Peer, branch: &str, req: Request, call: CallId) {
+    fn on_update(&mut self, now: Now, from: Peer, branch: &Arc<str>, req: Request, call: CallId) {
         let confirmed = self
             .legs
             .get(&call)

@@ -9,6 +9,7 @@ use super::dialog_key::lookup;
 use super::peer::Peer;
 use super::{MethodKey, Purpose, SipProvider, Tsx};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::message::{
     ip_string, parse_message_with, salvage_request_parts, Digits, HeaderName, Host, Message,
@@ -139,7 +140,7 @@ impl SipProvider {
         &mut self,
         now: Now,
         from: Peer,
-        branch: &str,
+        branch: &Arc<str>,
         req: &Request,
         status: u16,
         extra: Option<(HeaderName, String)>,
@@ -157,7 +158,7 @@ impl SipProvider {
         &mut self,
         now: Now,
         from: Peer,
-        branch: &str,
+        branch: &Arc<str>,
         req: &Request,
         status: u16,
         to_tag: Option<&str>,
@@ -170,7 +171,7 @@ impl SipProvider {
         &mut self,
         now: Now,
         from: Peer,
-        branch: &str,
+        branch: &Arc<str>,
         req: &Request,
         status: u16,
         extra: Option<(HeaderName, String)>,
@@ -186,7 +187,7 @@ impl SipProvider {
         &mut self,
         now: Now,
         from: Peer,
-        branch: &str,
+        branch: &Arc<str>,
         req: &Request,
         status: u16,
         mut resp: Response,
@@ -201,7 +202,7 @@ impl SipProvider {
         stamp_via(&mut resp, req, from);
         let mut tsx = NonInviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
-        let key = (branch.into(), MethodKey::server(req.method()));
+        let key = (Arc::clone(branch), MethodKey::server(req.method()));
         self.add_tsx(
             now.instant,
             Tsx::NonInviteServer(tsx),
@@ -218,7 +219,7 @@ impl SipProvider {
         &mut self,
         now: Now,
         from: Peer,
-        branch: &str,
+        branch: &Arc<str>,
         req: &Request,
         status: u16,
         extra: Option<(HeaderName, String)>,
@@ -231,7 +232,7 @@ impl SipProvider {
         stamp_via(&mut resp, req, from);
         let mut tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.to_bytes().into());
-        let key = (branch.into(), MethodKey::ServerInvite);
+        let key = (Arc::clone(branch), MethodKey::ServerInvite);
         self.add_tsx(
             now.instant,
             Tsx::InviteServer(tsx),
@@ -247,12 +248,13 @@ impl SipProvider {
 /// from an RFC 2543 element (no magic cookie, RFC 4475 §3.2.1 and §3.4.1), the fields that
 /// section names for that case: Request-URI, From tag, Call-ID, CSeq number and top Via.
 /// The To tag and the method are left out so that the CANCEL and the ACK of a non-2xx find
-/// their INVITE, as they do by branch.
-fn transaction_key(req: &Request) -> String {
+/// their INVITE, as they do by branch. Shared: the server transaction the request starts
+/// is indexed under this same copy.
+fn transaction_key(req: &Request) -> Arc<str> {
     let h = req.headers();
     let branch = h.with_top_via(|v| {
         v.has_rfc3261_branch()
-            .then(|| v.branch().map(str::to_owned))
+            .then(|| v.branch().map(Arc::from))
             .flatten()
     });
     if let Ok(Some(b)) = branch {
@@ -271,7 +273,7 @@ fn transaction_key(req: &Request) -> String {
     let call_id = h.call_id().unwrap_or_default();
     // Invariant: no RFC 3261 branch starts with a space, so these keys never collide with
     // a real branch.
-    format!(" 2543 {} {from_tag} {call_id} {seq} {sent_by}", req.uri())
+    format!(" 2543 {} {from_tag} {call_id} {seq} {sent_by}", req.uri()).into()
 }
 
 /// The option tags `req` requires that we do not support.

@@ -1,6 +1,8 @@
 //! The callee's side: taking an INVITE, ringing, answering, rejecting, the ACK of our
 //! answer, and their CANCEL.
 
+use std::sync::Arc;
+
 use linedrop_core::{CallId, Cause, Now, Origin, ProviderEvent, WireEnd};
 
 use super::build::ALLOW;
@@ -18,7 +20,7 @@ use crate::transaction::{InviteServer, Machine, TsxState, Verdict};
 const RETRY_AFTER_S: u32 = 30;
 
 impl SipProvider {
-    pub(crate) fn on_invite(&mut self, now: Now, from: Peer, branch: &str, req: Request) {
+    pub(crate) fn on_invite(&mut self, now: Now, from: Peer, branch: &Arc<str>, req: Request) {
         let h = req.headers();
         // Max-Forwards is a proxy's business: a user agent takes a request with 0 like any
         // other (RFC 4475 §3.3.11).
@@ -150,7 +152,7 @@ impl SipProvider {
             from,
             Some(id),
             Purpose::Server,
-            (branch.into(), MethodKey::ServerInvite),
+            (Arc::clone(branch), MethodKey::ServerInvite),
         );
         if let Some(leg) = self.legs.get_mut(&id) {
             leg.invite_tsx = Some(tsx_id);
@@ -287,7 +289,7 @@ impl SipProvider {
         self.sync_tsx(now.instant, id);
     }
 
-    pub(crate) fn on_ack(&mut self, now: Now, _from: Peer, branch: &str, req: Request) {
+    pub(crate) fn on_ack(&mut self, now: Now, _from: Peer, branch: &Arc<str>, req: Request) {
         // The ACK of a non-2xx final shares the INVITE's branch (RFC 3261 §17.2.3).
         if let Some(id) = self.find_tsx(branch, MethodKey::ServerInvite) {
             let call = self.tsx.get(&id).and_then(|e| e.call);
@@ -366,7 +368,7 @@ impl SipProvider {
         }
     }
 
-    pub(crate) fn on_cancel(&mut self, now: Now, from: Peer, branch: &str, req: Request) {
+    pub(crate) fn on_cancel(&mut self, now: Now, from: Peer, branch: &Arc<str>, req: Request) {
         let invite = self.find_tsx(branch, MethodKey::ServerInvite);
         let Some(id) = invite else {
             return self.reply(now, from, branch, &req, 481, None);
