@@ -9,7 +9,7 @@ function add(key, v) { n[key]++; vals[key, n[key]] = v + 0 }
 /^RESULT/ {
     label = val("label"); mode = $3; t = val("target")
     if (mode == "rate") add(label " rate " t " max_clean_cps", val("max_clean_cps"))
-    if (mode == "cpu") add(label " cpu " t " us_per_call", val("us_per_call"))
+    if (mode == "cpu") add(label " cpu " t " rate=" val("rate") " us_per_call", val("us_per_call"))
     if (mode == "mem") add(label " mem " t " calls=" val("calls") " bytes_per_call", val("bytes_per_call"))
     if (mode == "durable") { add(label " durable rate=" val("rate") " p50_us", val("p50_us")); add(label " durable rate=" val("rate") " p99_us", val("p99_us")) }
     if (mode == "soak") print label, $0

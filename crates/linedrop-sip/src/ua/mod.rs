@@ -33,6 +33,7 @@ mod config;
 mod dialog;
 mod dialog_key;
 mod ending;
+mod half_full;
 mod leg;
 mod negotiate;
 mod peer;
@@ -66,6 +67,7 @@ pub use stats::SipStats;
 
 use dialog_key::{DialogKey, DialogMap};
 use ending::Failure;
+use half_full::Rooms;
 use leg::{Leg, Phase};
 
 /// One transaction and what it is for.
@@ -214,6 +216,9 @@ pub struct SipProvider {
     /// (a UDP server transaction outlives its call by Timer J: at R calls/s about 64·R are
     /// live, and a scan per call made the cost per call grow with the rate).
     pub(crate) tsx_by_call: IdMap<CallId, Vec<u64>>,
+    /// Growth of `tsx`, `tsx_index`, `tsx_by_call` and `tombstone_set`: they churn, and
+    /// are kept at most half full (see `half_full`).
+    pub(crate) rooms: Rooms,
     next_tsx: u64,
     timers: BTreeSet<(Instant, u64)>,
     /// Session timers and keepalives of confirmed dialogs (see `session`).
@@ -250,6 +255,7 @@ impl SipProvider {
             tsx: IdMap::default(),
             tsx_index: HashMap::new(),
             tsx_by_call: IdMap::default(),
+            rooms: Default::default(),
             next_tsx: 1,
             timers: BTreeSet::new(),
             dialog_timers: BTreeSet::new(),
@@ -365,10 +371,12 @@ impl SipProvider {
                 let mut b = BranchTsx::default();
                 b.0[key.1.slot()] = slot;
                 self.tsx_index.insert(Arc::clone(&key.0), b);
+                self.rooms.tsx_index.after_insert(&mut self.tsx_index);
             }
         }
         if let Some(c) = call {
             self.tsx_by_call.entry(c).or_default().push(id);
+            self.rooms.tsx_by_call.after_insert(&mut self.tsx_by_call);
         }
         self.tsx.insert(
             id,
@@ -382,6 +390,7 @@ impl SipProvider {
                 acks: Vec::new(),
             }),
         );
+        self.rooms.tsx.after_insert(&mut self.tsx);
         self.sync_tsx(now, id);
         id
     }
@@ -608,6 +617,7 @@ impl Provider for SipProvider {
             let key = Arc::new(key);
             let expiry = now.instant + self.cfg.tombstone_ttl();
             self.tombstone_set.insert(Arc::clone(&key), expiry);
+            self.rooms.tombstones.after_insert(&mut self.tombstone_set);
             self.tombstones.push_back((expiry, key));
         }
         for id in self.tsx_by_call.remove(&call).unwrap_or_default() {
