@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use linedrop_core::{CallInfo, Termination};
 
-use crate::json::put_u64;
+use crate::json::{civil, put_digits, put_u64};
 
 /// The target the line is logged under, as `tracing` names the sink's module.
 pub const TARGET: &str = "linedrop_server::sink";
@@ -161,38 +161,19 @@ fn plain(name: &str) -> bool {
 /// the years four digits hold from the epoch on (the formatter signs and widens those).
 fn timestamp(now: SystemTime) -> Option<[u8; 27]> {
     let d = now.duration_since(UNIX_EPOCH).ok()?;
-    let secs = d.as_secs();
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil from days (H. Hinnant), as in `json::Rfc3339`.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day, rem) = civil(d.as_secs());
     if year > 9999 {
         return None;
     }
     let mut b = *b"0000-00-00T00:00:00.000000Z";
     put_digits(&mut b[0..4], year as u64);
-    put_digits(&mut b[5..7], month as u64);
-    put_digits(&mut b[8..10], day as u64);
+    put_digits(&mut b[5..7], month);
+    put_digits(&mut b[8..10], day);
     put_digits(&mut b[11..13], rem / 3600);
     put_digits(&mut b[14..16], rem / 60 % 60);
     put_digits(&mut b[17..19], rem % 60);
     put_digits(&mut b[20..26], u64::from(d.subsec_micros()));
     Some(b)
-}
-
-/// Writes `n` as decimal into `out`, zero-padded to its width (`n` must fit).
-fn put_digits(out: &mut [u8], mut n: u64) {
-    for c in out.iter_mut().rev() {
-        *c = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
 }
 
 #[cfg(test)]

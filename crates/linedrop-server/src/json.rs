@@ -30,17 +30,7 @@ pub struct Rfc3339(pub SystemTime);
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.0.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-        let secs = d.as_secs();
-        let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (year, month, day, rem) = civil(d.as_secs());
         if year > 9999 {
             // Past what four digits hold: the formatter widens the year.
             return write!(
@@ -56,8 +46,8 @@ impl fmt::Display for Rfc3339 {
         // the formatter's machinery cost more than the calendar arithmetic.
         let mut b = *b"0000-00-00T00:00:00.000Z";
         put_digits(&mut b[0..4], year as u64);
-        put_digits(&mut b[5..7], month as u64);
-        put_digits(&mut b[8..10], day as u64);
+        put_digits(&mut b[5..7], month);
+        put_digits(&mut b[8..10], day);
         put_digits(&mut b[11..13], rem / 3600);
         put_digits(&mut b[14..16], rem / 60 % 60);
         put_digits(&mut b[17..19], rem % 60);
@@ -66,8 +56,24 @@ impl fmt::Display for Rfc3339 {
     }
 }
 
+/// The UTC date (year, month, day) and the seconds into that day of `secs` seconds after
+/// the Unix epoch: H. Hinnant's civil-from-days, exact for every `u64`.
+pub(crate) fn civil(secs: u64) -> (i64, u64, u64, u64) {
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month as u64, day as u64, rem)
+}
+
 /// Writes `n` as decimal into `out`, zero-padded to its width (`n` must fit).
-fn put_digits(out: &mut [u8], mut n: u64) {
+pub(crate) fn put_digits(out: &mut [u8], mut n: u64) {
     for c in out.iter_mut().rev() {
         *c = b'0' + (n % 10) as u8;
         n /= 10;
