@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use linedrop_core::{CallInfo, Termination};
 
-use crate::json::{civil, put_digits, put_u64};
+use crate::json::{date_time, put_digits, put_u64};
 
 /// The target the line is logged under, as `tracing` names the sink's module.
 pub const TARGET: &str = "linedrop_server::sink";
@@ -161,17 +161,8 @@ fn plain(name: &str) -> bool {
 /// the years four digits hold from the epoch on (the formatter signs and widens those).
 fn timestamp(now: SystemTime) -> Option<[u8; 27]> {
     let d = now.duration_since(UNIX_EPOCH).ok()?;
-    let (year, month, day, rem) = civil(d.as_secs());
-    if year > 9999 {
-        return None;
-    }
     let mut b = *b"0000-00-00T00:00:00.000000Z";
-    put_digits(&mut b[0..4], year as u64);
-    put_digits(&mut b[5..7], month);
-    put_digits(&mut b[8..10], day);
-    put_digits(&mut b[11..13], rem / 3600);
-    put_digits(&mut b[14..16], rem / 60 % 60);
-    put_digits(&mut b[17..19], rem % 60);
+    b[..19].copy_from_slice(&date_time(d.as_secs())?);
     put_digits(&mut b[20..26], u64::from(d.subsec_micros()));
     Some(b)
 }

@@ -30,9 +30,9 @@ pub struct Rfc3339(pub SystemTime);
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.0.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-        let (year, month, day, rem) = civil(d.as_secs());
-        if year > 9999 {
+        let Some(date_time) = date_time(d.as_secs()) else {
             // Past what four digits hold: the formatter widens the year.
+            let (year, month, day, rem) = civil(d.as_secs());
             return write!(
                 f,
                 "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
@@ -41,24 +41,36 @@ impl fmt::Display for Rfc3339 {
                 rem % 60,
                 d.subsec_millis()
             );
-        }
+        };
         // Digits placed by hand: one per event's termination and several per record, where
         // the formatter's machinery cost more than the calendar arithmetic.
         let mut b = *b"0000-00-00T00:00:00.000Z";
-        put_digits(&mut b[0..4], year as u64);
-        put_digits(&mut b[5..7], month);
-        put_digits(&mut b[8..10], day);
-        put_digits(&mut b[11..13], rem / 3600);
-        put_digits(&mut b[14..16], rem / 60 % 60);
-        put_digits(&mut b[17..19], rem % 60);
+        b[..19].copy_from_slice(&date_time);
         put_digits(&mut b[20..23], u64::from(d.subsec_millis()));
         f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
     }
 }
 
+/// `secs` seconds after the Unix epoch as `YYYY-MM-DDTHH:MM:SS` (UTC), digits placed by
+/// hand; `None` past the year 9999, which four digits do not hold.
+pub(crate) fn date_time(secs: u64) -> Option<[u8; 19]> {
+    let (year, month, day, rem) = civil(secs);
+    if year > 9999 {
+        return None;
+    }
+    let mut b = *b"0000-00-00T00:00:00";
+    put_digits(&mut b[0..4], year as u64);
+    put_digits(&mut b[5..7], month);
+    put_digits(&mut b[8..10], day);
+    put_digits(&mut b[11..13], rem / 3600);
+    put_digits(&mut b[14..16], rem / 60 % 60);
+    put_digits(&mut b[17..19], rem % 60);
+    Some(b)
+}
+
 /// The UTC date (year, month, day) and the seconds into that day of `secs` seconds after
 /// the Unix epoch: H. Hinnant's civil-from-days, exact for every `u64`.
-pub(crate) fn civil(secs: u64) -> (i64, u64, u64, u64) {
+fn civil(secs: u64) -> (i64, u64, u64, u64) {
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
