@@ -83,15 +83,8 @@ struct Done {
 }
 
 pub fn run(db: PathBuf, args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("linedrop: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(dial_all(db, args)) {
         Ok(true) => ExitCode::SUCCESS,

@@ -136,6 +136,21 @@ enum Command {
     },
 }
 
+/// The multi-threaded runtime that `serve` and `bench-dial` run on; `None`, said on standard
+/// error, if it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("linedrop: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
