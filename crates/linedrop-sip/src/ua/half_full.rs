@@ -1,11 +1,11 @@
 //! Room for the tables that churn: the ones holding what outlives a call for 64·T1
-//! (transactions, their index, tombstones).
+//! (transactions, their branch index, each call's transaction list, tombstones).
 //!
 //! Under steady insert-and-remove, hashbrown (std's `HashMap`) leaves deleted slots behind
 //! and clears them when it runs out of free ones: by rehashing in place if the table is at
 //! most half full, and otherwise by doubling it. At 5,000 calls/s about 320k transactions
 //! linger, more than half of the table they grew into, so the first clean-up, some 560k
-//! calls into a run, doubled those tables at once (+44 MiB in the soak, long after the live
+//! calls into a run, doubled those tables at once (+42 MiB in the soak, long after the live
 //! set had stopped growing). Growing them while they fill, so they are never more than half
 //! full, takes that step while the live set grows instead: the same final size, no late
 //! jump, and every later clean-up happens in place.
