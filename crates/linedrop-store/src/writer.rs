@@ -76,6 +76,9 @@ pub struct WriterStats {
     pub committed: u64,
     /// Transactions committed (each one batch).
     pub batches: u64,
+    /// Times the writer thread parked to wait for a record, so that the next sender had to
+    /// wake it. Under a steady load with a linger it stays parked only between busy spells.
+    pub parks: u64,
     /// Commits that failed; their records stay queued and are tried again.
     pub failed_commits: u64,
     /// The most recent commit failure.
@@ -337,14 +340,22 @@ fn run<S: Store>(
     // Borrows the store for the thread's life: its statements are prepared once.
     let mut session = store.write_session();
     let mut completed: Vec<CallId> = Vec::new();
+    // Whether the last linger brought records. While it does, the writer keeps a steady
+    // beat (sleep a linger, take what came) instead of parking on the channel: a sender
+    // must wake a parked thread, a system call on the call path and a second wake-up of
+    // this thread per batch. One quiet linger and it parks, so an idle daemon sleeps.
+    let mut busy = false;
     loop {
         if pending.is_empty() {
             if !open {
                 return Ok(());
             }
-            match rx.recv() {
-                Ok(record) => pending.push_back(record),
-                Err(_) => return Ok(()),
+            if !busy {
+                shared.update(|progress| progress.stats.parks += 1);
+                match rx.recv() {
+                    Ok(record) => pending.push_back(record),
+                    Err(_) => return Ok(()),
+                }
             }
             // Sleep rather than wait on the channel: a sender wakes a thread blocked in
             // `recv`, so waiting there would cost one wake-up per record again.
@@ -360,6 +371,12 @@ fn run<S: Store>(
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => open = false,
             }
+        }
+        // With a linger, a beat that brought nothing ends the busy spell; without one, the
+        // writer parks whenever the queue is empty, as it always did.
+        busy = !config.linger.is_zero() && !pending.is_empty();
+        if pending.is_empty() {
+            continue;
         }
         let n = pending.len().min(max_batch);
         let batch = &pending.make_contiguous()[..n];

@@ -48,7 +48,7 @@ async fn ledger(State(st): State<AppState>, _caller: Caller) -> Result<Json<Valu
     let w = st.writer.stats();
     let mut v = json::ledger(&l);
     if let Value::Object(m) = &mut v {
-        m.insert("records".into(), json!({"sent": w.sent, "committed": w.committed, "batches": w.batches, "queued": w.queued(), "failed_commits": w.failed_commits}));
+        m.insert("records".into(), json!({"sent": w.sent, "committed": w.committed, "batches": w.batches, "parks": w.parks, "queued": w.queued(), "failed_commits": w.failed_commits}));
         m.insert("sip_counters".into(), json!({
             "received": sip.received, "sent": sip.sent, "retransmissions": sip.retransmissions,
             "malformed_answered": sip.malformed_answered, "malformed_dropped": sip.malformed_dropped,

@@ -76,6 +76,43 @@ fn with_a_linger_a_record_waits_for_company_and_shares_one_commit() {
     writer.close().expect("close");
 }
 
+/// Under a steady stream the writer takes records on its beat (a linger's sleep, then what
+/// came) instead of parking on the channel, so a sender need not wake it for every batch;
+/// a beat that brings nothing parks it again, so an idle writer sleeps.
+#[test]
+fn a_busy_writer_takes_records_on_its_beat_and_parks_when_idle() {
+    let (mut config, gate) = gated(0);
+    config.linger = Duration::from_millis(20);
+    let writer =
+        RecordWriter::spawn(SqliteStore::open_in_memory().expect("open"), config).expect("spawn");
+    let first = writer.send_record(created(1, at(1))).expect("send");
+    assert!(writer.wait_durable(first, DEADLINE));
+    // The first commit is held at the gate: the second record is queued before the writer
+    // decides whether to park.
+    let second = writer.send_record(created(2, at(2))).expect("send");
+    gate.send(()).expect("open the gate");
+    assert!(writer.wait_durable(second, DEADLINE));
+    assert_eq!(
+        writer.stats().parks,
+        1,
+        "the second record needed no wake-up"
+    );
+
+    // Nothing more is sent: the next beat is empty and the writer parks.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while writer.stats().parks < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never parked"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // A parked writer is woken by the next record.
+    let third = writer.send_record(created(3, at(3))).expect("send");
+    assert!(writer.wait_durable(third, DEADLINE));
+    writer.close().expect("close");
+}
+
 /// The writer signals only while someone waits: waiters on several threads at once, by
 /// `flush` and by `wait_durable`, must all be woken by the commit they wait for.
 #[test]
