@@ -10,14 +10,14 @@ SOAK_CALLS="${SOAK_CALLS:-1000000}"; SOAK_RATE="${SOAK_RATE:-2000}"
 ONLY="${ONLY:-rate cpu mem durable soak}"
 run() { echo "# $(date -u +%FT%TZ) $*" >&2; ./run.sh "$@" | sed "s/^RESULT /RESULT label=$LABEL /" | tee -a "$OUT"; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
-TARGETS="${TARGETS:-linedrop-udp linedrop-tcp sipp-uas sipp-uas-tcp rsip-uas linedrop-out sipp-uac-out}"
+TARGETS="${TARGETS:-linedrop-udp linedrop-tcp sipp-uas sipp-uas-tcp rsip-uas floor-uas linedrop-out sipp-uac-out}"
 for i in $(seq 1 "$REPS"); do
-    if want rate; then for t in $TARGETS; do run rate "$t"; done; fi
+    if want rate; then for t in $TARGETS; do [ "$t" = floor-uas ] || run rate "$t"; done; fi
     if want cpu; then for t in $TARGETS; do run cpu "$t" "$CPU_RATE" "$CPU_S"; done; fi
 done
 if want mem; then
     for n in ${MEM_CALLS:-10000 50000 100000}; do
-        for t in $TARGETS; do case "$t" in *-tcp|*-out) ;; *) run mem "$t" "$n" ;; esac; done
+        for t in $TARGETS; do case "$t" in *-tcp|*-out|floor-uas) ;; *) run mem "$t" "$n" ;; esac; done
     done
 fi
 if want durable; then for i in $(seq 1 "$REPS"); do run durable "${DURABLE_RATE:?half the max clean rate}" 30; done; fi

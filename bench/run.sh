@@ -9,7 +9,7 @@
 #   bench/run.sh --check                every mode, tiny: proves the script works (CI)
 #
 # TARGET (inbound: SIPp's built-in `uac` calls it): linedrop-udp | linedrop-tcp | sipp-uas |
-#   sipp-uas-tcp | rsip-uas
+#   sipp-uas-tcp | rsip-uas | floor-uas
 # TARGET (outbound, rate and cpu only: it calls SIPp's built-in `uas`): linedrop-out
 #   (`linedrop bench-dial`, the daemon's engine/driver/records driven through the Rust API) |
 #   sipp-uac-out (SIPp's `uac`: the floor)
@@ -18,6 +18,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 LINEDROP_BIN="${LINEDROP_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/linedrop}"
 RSIP_UAS_BIN="${RSIP_UAS_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/peers/release/rsip-uas}"
+FLOOR_UAS_BIN="${FLOOR_UAS_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/peers/release/floor-uas}"
 SUT_PORT="${SUT_PORT:-15060}"
 UAC_PORT="${UAC_PORT:-15061}"
 API_PORT="${API_PORT:-18480}"
@@ -99,6 +100,11 @@ start_sut() { # TARGET
         rsip-uas)
             [ -x "$RSIP_UAS_BIN" ] || { echo "build bench/peers/rsip-uas first (README)" >&2; return 1; }
             "$RSIP_UAS_BIN" "$SUT_PORT" >"$WORK/sut.log" 2>&1 &
+            SUT_PID=$!
+            wait_port udp "$SUT_PORT" ;;
+        floor-uas)
+            [ -x "$FLOOR_UAS_BIN" ] || { echo "build bench/peers/floor-uas first (README)" >&2; return 1; }
+            "$FLOOR_UAS_BIN" "$SUT_PORT" >"$WORK/sut.log" 2>&1 &
             SUT_PID=$!
             wait_port udp "$SUT_PORT" ;;
         *) echo "unknown target $1" >&2; return 2 ;;
