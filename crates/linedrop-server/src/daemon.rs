@@ -11,11 +11,12 @@ use std::time::{Duration, SystemTime};
 use linedrop_core::{CallIds, Engine, EngineConfig, LineConfig, Privilege};
 use linedrop_sip::driver::{self, DriverConfig, Handle};
 use linedrop_sip::ua::{SipConfig, SipProvider};
-use linedrop_store::{RecordWriter, SqliteStore, Store, WriterConfig};
+use linedrop_store::{Commit, RecordWriter, SqliteStore, Store, WriterConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::{AppSection, Config};
+use crate::end_log;
 use crate::hub::Hub;
 use crate::sink::Sink;
 use crate::state::{AppInfo, AppState, LineInfo, NameTable};
@@ -128,6 +129,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         store,
         WriterConfig {
             linger: Duration::from_millis(config.store.commit_linger_ms),
+            on_commit: Some(Box::new({
+                let mut lines = Vec::new();
+                move |commit: &Commit<'_>| end_log::log_committed(commit.batch, &mut lines)
+            })),
             ..WriterConfig::default()
         },
     )?);
@@ -225,7 +230,6 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             .map(|l| (l.id, l.address.clone()))
             .collect(),
         names: names.clone(),
-        log_ends: true,
     };
     let (handle, commands) = driver::channel(4096);
     let (driver_stop, stopped) = oneshot::channel::<()>();

@@ -1,4 +1,8 @@
-//! The one log line per call end, written by hand.
+//! The one log line per call end, written by hand, once the call's record is durable.
+//!
+//! The record writer's thread writes the lines after each commit, all of a batch's in one
+//! `write(2)`: the SIP thread neither formats nor writes them, and a line in the log means
+//! the record it speaks of is on disk.
 //!
 //! Through `tracing-subscriber`'s formatter the line cost about 10,000 instructions per call
 //! (callgrind, 600 calls): the dispatcher, the generic field visitor, and `core::fmt` for
@@ -9,9 +13,10 @@
 
 use std::io::Write;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use linedrop_core::{CallInfo, Termination};
+use linedrop_core::{CallId, CallInfo, Termination};
+use linedrop_store::Record;
 
 use crate::json::{date_time, put_digits, put_u64};
 
@@ -40,45 +45,84 @@ pub fn write_directly(style: Style) {
     let _ = DIRECT.set(style);
 }
 
-/// Logs the end of `info`, terminated by `t`.
-pub(crate) fn log_end(info: &CallInfo, t: &Termination) {
-    if let Some(&style) = DIRECT.get() {
-        let mut line = Vec::with_capacity(256);
-        if format_line(style, SystemTime::now(), info, t, &mut line) {
-            // One write, like the formatter's; stderr is unbuffered. Nothing to do if the
-            // stream is closed: the formatter ignores that too.
-            let _ = std::io::stderr().lock().write_all(&line);
-            return;
+/// What the line says of one call's end.
+#[derive(Debug, Clone, Copy)]
+pub struct End<'a> {
+    /// The call.
+    pub id: CallId,
+    /// From creation to connection (or to the end, if it never connected).
+    pub setup: Option<Duration>,
+    /// From connection to the end.
+    pub talk: Option<Duration>,
+    /// Who ended it, why and how.
+    pub termination: &'a Termination,
+}
+
+impl<'a> End<'a> {
+    /// The end of the call `info` describes, terminated by `t`.
+    pub fn of_info(info: &CallInfo, t: &'a Termination) -> Self {
+        Self {
+            id: info.id,
+            setup: info.setup_duration,
+            talk: info.talk_duration,
+            termination: t,
         }
     }
-    log_with_tracing(info, t);
+
+    /// The end a completed record holds; `None` for an open record or one without a
+    /// termination.
+    pub fn of_record(r: &'a Record) -> Option<Self> {
+        let termination = r.termination.as_ref().filter(|_| r.completed)?;
+        Some(Self {
+            id: r.id,
+            setup: r.setup_duration,
+            talk: r.talk_duration,
+            termination,
+        })
+    }
+}
+
+/// Logs the end of every completed record in `batch`, just committed. Written directly,
+/// the lines go out in one write; `buf` is scratch space kept between batches.
+pub(crate) fn log_committed(batch: &[Record], buf: &mut Vec<u8>) {
+    let direct = DIRECT.get().copied();
+    let now = SystemTime::now();
+    buf.clear();
+    for end in batch.iter().filter_map(End::of_record) {
+        match direct {
+            Some(style) if format_line(style, now, &end, buf) => {}
+            _ => log_with_tracing(&end),
+        }
+    }
+    if !buf.is_empty() {
+        // Nothing to do if the stream is closed: the formatter ignores that too. Lines the
+        // formatter took instead (`format_line` said no) may come out before these, each
+        // whole: order within one batch of ends is not meaningful.
+        let _ = std::io::stderr().lock().write_all(buf);
+    }
 }
 
 /// The line through `tracing`: the fallback, and the reference the hand-written line is
 /// tested against.
-pub fn log_with_tracing(info: &CallInfo, t: &Termination) {
+pub fn log_with_tracing(end: &End<'_>) {
+    let t = end.termination;
     tracing::info!(
         target: TARGET,
-        call = info.id.0,
+        call = end.id.0,
         origin = t.origin.as_str(),
         cause = t.cause.as_str(),
         sip_status = t.sip_status,
-        setup_ms = info.setup_duration.map(|d| d.as_millis() as u64),
-        talk_ms = info.talk_duration.map(|d| d.as_millis() as u64),
+        setup_ms = end.setup.map(|d| d.as_millis() as u64),
+        talk_ms = end.talk.map(|d| d.as_millis() as u64),
         "call ended"
     );
 }
 
-/// Appends the line for `info`'s end at `now` to `out`, as the formatter would print it.
-/// `false` (and `out` unspecified) where the hand-written line could differ from the
-/// formatter's: a year outside 1970..=9999, or a name needing quotes or escapes.
-pub fn format_line(
-    style: Style,
-    now: SystemTime,
-    info: &CallInfo,
-    t: &Termination,
-    out: &mut Vec<u8>,
-) -> bool {
+/// Appends the line for `end` at `now` to `out`, as the formatter would print it. `false`
+/// (and `out` as it was) where the hand-written line could differ from the formatter's: a
+/// year outside 1970..=9999, or a name needing quotes or escapes.
+pub fn format_line(style: Style, now: SystemTime, end: &End<'_>, out: &mut Vec<u8>) -> bool {
+    let t = end.termination;
     let (origin, cause) = (t.origin.as_str(), t.cause.as_str());
     if !plain(origin) || !plain(cause) {
         return false;
@@ -87,13 +131,10 @@ pub fn format_line(
         return false;
     };
     let numbers = [
-        ("call", Some(info.id.0)),
+        ("call", Some(end.id.0)),
         ("sip_status", t.sip_status.map(u64::from)),
-        (
-            "setup_ms",
-            info.setup_duration.map(|d| d.as_millis() as u64),
-        ),
-        ("talk_ms", info.talk_duration.map(|d| d.as_millis() as u64)),
+        ("setup_ms", end.setup.map(|d| d.as_millis() as u64)),
+        ("talk_ms", end.talk.map(|d| d.as_millis() as u64)),
     ];
     // The fields in the order the macro names them; an absent `Option` is left out.
     let [call, rest @ ..] = numbers;

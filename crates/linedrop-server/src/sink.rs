@@ -1,5 +1,6 @@
 //! Where the engine's outputs go: events to the hub (as JSON text, serialized once on the
-//! engine task), records to the store's writer thread.
+//! engine task), records to the store's writer thread (which logs each call's end once its
+//! record is durable).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +9,6 @@ use linedrop_core::{AppEvent, AppId, LineId, RecordUpdate};
 use linedrop_sip::driver::Outputs;
 use linedrop_store::RecordWriter;
 
-use crate::end_log;
 use crate::event_json;
 use crate::hub::Hub;
 use crate::json::Names;
@@ -23,8 +23,6 @@ pub struct Sink {
     pub line_addresses: HashMap<LineId, String>,
     /// Names for JSON.
     pub names: Arc<dyn Names + Send + Sync>,
-    /// Logs each call's end once.
-    pub log_ends: bool,
 }
 
 impl Outputs for Sink {
@@ -36,11 +34,6 @@ impl Outputs for Sink {
     }
 
     fn record(&mut self, record: RecordUpdate) {
-        if let (true, RecordUpdate::Ended(info)) = (self.log_ends, &record) {
-            if let Some(t) = &info.termination {
-                end_log::log_end(info, t);
-            }
-        }
         let line = match &record {
             RecordUpdate::Created(i) | RecordUpdate::Ended(i) => i.line,
         };

@@ -34,6 +34,8 @@ pub struct Commit<'a> {
     pub records: usize,
     /// The calls whose completed (`Ended`) record the batch held, in send order.
     pub completed: &'a [CallId],
+    /// The records the batch held, in send order.
+    pub batch: &'a [Record],
 }
 
 /// A callback run on the writer thread after each commit.
@@ -52,8 +54,8 @@ pub struct WriterConfig {
     /// records far cheaper; it adds at most this much to the time to a durable record.
     pub linger: Duration,
     /// Called after each commit, on the writer thread: how the daemon learns that a call's
-    /// `Ended` record is durable (to measure BYE-to-record latency with its own clock)
-    /// without polling. It must be quick: the next batch waits for it.
+    /// `Ended` record is durable without polling (it logs each call's end there, once the
+    /// record is on disk). It must be quick: the next batch waits for it.
     pub on_commit: Option<OnCommit>,
 }
 
@@ -392,7 +394,6 @@ fn run<S: Store>(
                 if let Some(log) = latency_log.as_mut() {
                     log.committed(batch);
                 }
-                pending.drain(..n);
                 shared.update(|progress| {
                     progress.durable = through;
                     progress.stats.committed += n as u64;
@@ -403,8 +404,10 @@ fn run<S: Store>(
                         through,
                         records: n,
                         completed: &completed,
+                        batch,
                     });
                 }
+                pending.drain(..n);
             }
             Err(e) => {
                 failures_in_row += 1;

@@ -103,7 +103,7 @@ mod tests {
         CallId, CallInfo, CallState, Cause, Direction, LineId, Origin, ProviderFacts, StateTimes,
         Termination, WireEnd,
     };
-    use linedrop_server::end_log::{format_line, log_with_tracing, Style};
+    use linedrop_server::end_log::{format_line, log_with_tracing, End, Style};
 
     /// What the formatter writes, kept for the test to read.
     #[derive(Clone, Default)]
@@ -119,7 +119,7 @@ mod tests {
         }
     }
 
-    fn through_formatter(json: bool, info: &CallInfo, t: &Termination) -> String {
+    fn through_formatter(json: bool, end: &End<'_>) -> String {
         let out = Captured::default();
         let w = out.clone();
         let builder = tracing_subscriber::fmt()
@@ -127,11 +127,9 @@ mod tests {
             .with_writer(move || w.clone())
             .with_ansi(false);
         if json {
-            tracing::subscriber::with_default(builder.json().finish(), || {
-                log_with_tracing(info, t)
-            });
+            tracing::subscriber::with_default(builder.json().finish(), || log_with_tracing(end));
         } else {
-            tracing::subscriber::with_default(builder.finish(), || log_with_tracing(info, t));
+            tracing::subscriber::with_default(builder.finish(), || log_with_tracing(end));
         }
         let text = out.0.lock().unwrap().clone();
         String::from_utf8(text).unwrap()
@@ -185,10 +183,11 @@ mod tests {
                 text: None,
                 at: SystemTime::now(),
             };
+            let end = End::of_info(&info, &t);
             for (json, style) in [(false, Style::Human), (true, Style::Json)] {
-                let theirs = through_formatter(json, &info, &t);
+                let theirs = through_formatter(json, &end);
                 let mut ours = Vec::new();
-                assert!(format_line(style, SystemTime::now(), &info, &t, &mut ours));
+                assert!(format_line(style, SystemTime::now(), &end, &mut ours));
                 let ours = String::from_utf8(ours).unwrap();
                 assert_eq!(without_timestamp(&ours), without_timestamp(&theirs));
                 // The timestamps have the same shape: both RFC 3339 with microseconds.

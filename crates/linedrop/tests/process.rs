@@ -36,11 +36,16 @@ fn config(dir: &Path, udp: &str, api: &str) -> PathBuf {
 
 /// Starts `linedrop serve` and reads the SIP and API addresses it prints.
 fn serve(config: &Path) -> (Child, String, String) {
+    serve_logging_to(config, Stdio::null())
+}
+
+/// [`serve`], with the daemon's log (its standard error) going to `log`.
+fn serve_logging_to(config: &Path, log: impl Into<Stdio>) -> (Child, String, String) {
     let mut child = Command::new(bin())
         .args(["serve", "--config"])
         .arg(config)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -166,7 +171,11 @@ fn sigterm_during_live_calls_ends_each_with_origin_shutdown_and_loses_no_record(
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (mut daemon, sip, api) = serve(&config(dir.path(), "127.0.0.1:0", "127.0.0.1:0"));
+    let log_path = dir.path().join("stderr.log");
+    let (mut daemon, sip, api) = serve_logging_to(
+        &config(dir.path(), "127.0.0.1:0", "127.0.0.1:0"),
+        std::fs::File::create(&log_path).unwrap(),
+    );
     let mut sipp = long_calls(&sip, 5);
     wait_connected(&api, 5);
     let pid = daemon.id().to_string();
@@ -184,12 +193,28 @@ fn sigterm_during_live_calls_ends_each_with_origin_shutdown_and_loses_no_record(
     let _ = sipp.wait();
     let records = all_records(&dir.path().join("records.db"));
     assert_eq!(records.len(), 5);
-    for r in records {
+    for r in &records {
         assert!(r.completed, "{r:?}");
-        let t = r.termination.unwrap();
+        let t = r.termination.as_ref().unwrap();
         assert_eq!(
             (t.origin, t.cause.as_str(), t.wire.as_str()),
             (Origin::Shutdown, "shutdown", "bye")
+        );
+    }
+    // Each end is logged once, when its record is durable: the last commits of the stop
+    // included.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let ends: Vec<&str> = log.lines().filter(|l| l.contains("call ended")).collect();
+    assert_eq!(ends.len(), 5, "{log}");
+    for r in &records {
+        let call = format!(
+            "call ended call={} origin=\"shutdown\" cause=\"shutdown\"",
+            r.id.0
+        );
+        assert_eq!(
+            ends.iter().filter(|l| l.contains(&call)).count(),
+            1,
+            "{log}"
         );
     }
 }
