@@ -10,6 +10,7 @@
 use std::ops::Range;
 
 use super::error::{HeaderError, ParseError};
+use super::header::parsed::Parsed;
 use super::header::{HeaderName, Headers};
 use super::method::Method;
 use super::request::Request;
@@ -114,20 +115,22 @@ pub(crate) fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Message, Pa
     let head = std::str::from_utf8(head).map_err(|_| ParseError::NotUtf8)?;
     let (start_line, block) = split_first_line(head);
     let start = parse_start_line(start_line)?;
-    let headers = parse_header_block(block)?;
+    let mut headers = parse_header_block(block)?;
     let body = frame_body(&headers, rest, framing)?;
     match start {
         StartLine::Request(method, uri) => {
-            let cseq = validate_headers(&headers, true)?;
-            if cseq != method {
+            let parsed = validate_headers(&headers, true)?;
+            if parsed.cseq.method != method {
                 return Err(ParseError::CSeqMethodMismatch);
             }
+            headers.set_parsed(parsed);
             Ok(Message::Request(Request::from_parts(
                 method, uri, headers, body,
             )))
         }
         StartLine::Response(status, reason) => {
-            validate_headers(&headers, false)?;
+            let parsed = validate_headers(&headers, false)?;
+            headers.set_parsed(parsed);
             Ok(Message::Response(Response::from_parts(
                 status, reason, headers, body,
             )))
@@ -351,24 +354,31 @@ fn header_error(name: HeaderName) -> impl Fn(HeaderError) -> ParseError {
     }
 }
 
-/// Checks the headers every request and response must carry (RFC 3261 §8.1.1, §8.2.2), and
-/// returns the CSeq method for the caller to compare with the request method.
-fn validate_headers(h: &Headers, is_request: bool) -> Result<Method, ParseError> {
-    h.call_id().map_err(header_error(HeaderName::CallId))?;
+/// Checks the headers every request and response must carry (RFC 3261 §8.1.1, §8.2.2), in
+/// this order (the first fault is the one reported), and returns what it parsed: the message
+/// keeps it for the user agent to read (see [`Parsed`]), and the caller compares the CSeq
+/// method with the request method.
+fn validate_headers(h: &Headers, is_request: bool) -> Result<Parsed, ParseError> {
+    let call_id = h.call_id_span().map_err(header_error(HeaderName::CallId))?;
     let cseq = h.cseq().map_err(header_error(HeaderName::CSeq))?;
-    // Checked without copying the values out: the user agent reads them again, from the
-    // parse memo, when it needs them.
-    h.with_from(|_| ())
-        .map_err(header_error(HeaderName::From))?;
-    h.with_to(|_| ()).map_err(header_error(HeaderName::To))?;
-    h.check_via().map_err(header_error(HeaderName::Via))?;
+    let from = h.parse_from().map_err(header_error(HeaderName::From))?;
+    let to = h.parse_to().map_err(header_error(HeaderName::To))?;
+    let top_via = h.parse_top_via().map_err(header_error(HeaderName::Via))?;
     if is_request {
         h.max_forwards()
             .map_err(header_error(HeaderName::MaxForwards))?;
     }
-    h.check_contact()
+    let contact = h
+        .parse_contact()
         .map_err(header_error(HeaderName::Contact))?;
-    Ok(cseq.method)
+    Ok(Parsed {
+        call_id,
+        cseq,
+        from,
+        to,
+        top_via,
+        contact,
+    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Typed accessors over [`Headers`]: parse on demand from the raw values.
 //!
 //! A message returned by the parser has had its Via, From, To, Call-ID, CSeq, Max-Forwards,
-//! Content-Length and Contact checked already, so these return `Ok` for it; the others are
-//! checked only when read, so an unused malformed header never costs a `400`.
+//! Content-Length and Contact checked already, so these return `Ok` for it (and From, To, the
+//! top Via, Contact, CSeq and Call-ID are the parser's own readings, see [`super::parsed`]); the
+//! others are checked only when read, so an unused malformed header never costs a `400`.
 
 use std::borrow::Cow;
 
@@ -10,10 +11,11 @@ use super::cseq::CSeq;
 use super::map::Headers;
 use super::name::HeaderName;
 use super::name_addr::{Contacts, NameAddr};
+use super::parsed::Contact;
 use super::reason::Reason;
 use super::simple::{
-    check_call_id, delta_with_params, parse_content_length, parse_delta_seconds,
-    parse_max_forwards, MediaType, RetryAfter, SessionExpires,
+    delta_with_params, parse_content_length, parse_delta_seconds, parse_max_forwards, MediaType,
+    RetryAfter, SessionExpires,
 };
 use super::via::Via;
 use crate::message::error::HeaderError;
@@ -24,7 +26,10 @@ use crate::message::uri::Uri;
 impl Headers {
     /// Every element of every header named `name`, in order: repeated headers and
     /// comma-separated values are equivalent.
-    fn list_elements(&self, name: HeaderName) -> impl Iterator<Item = Cow<'_, str>> + '_ {
+    pub(super) fn list_elements(
+        &self,
+        name: HeaderName,
+    ) -> impl Iterator<Item = Cow<'_, str>> + '_ {
         self.unfolded_all(name).flat_map(|v| match v {
             Cow::Borrowed(b) => Elements::Borrowed(ListElements::new(b)),
             Cow::Owned(o) => Elements::Owned(
@@ -59,121 +64,84 @@ impl Headers {
 
     /// The topmost Via, parsing nothing else; `Missing` if there is none.
     pub fn top_via(&self) -> Result<Via, HeaderError> {
+        if let Some(p) = self.parsed() {
+            return Ok(Via::clone(&p.top_via));
+        }
         let first = self.list_elements(HeaderName::Via).next();
         Via::parse(first.as_deref().ok_or(HeaderError::Missing)?)
     }
 
     /// Reads the top Via without copying it: `f` gets a borrow of the parsed value.
     pub(crate) fn with_top_via<R>(&self, f: impl FnOnce(&Via) -> R) -> Result<R, HeaderError> {
+        if let Some(p) = self.parsed() {
+            return Ok(f(&p.top_via));
+        }
         let first = self.list_elements(HeaderName::Via).next();
         let first = first.as_deref().ok_or(HeaderError::Missing)?;
-        Via::parse_with(first, |r| r.as_ref().map(f).map_err(Clone::clone))
+        Via::parse_arc(first).map(|v| f(&v))
     }
 
     /// Reads From without copying it.
     pub(crate) fn with_from<R>(&self, f: impl FnOnce(&NameAddr) -> R) -> Result<R, HeaderError> {
-        let v = self.single(HeaderName::From)?;
-        NameAddr::parse_with(&v, |r| r.as_ref().map(f).map_err(Clone::clone))
+        if let Some(p) = self.parsed() {
+            return Ok(f(&p.from));
+        }
+        NameAddr::parse_arc(&self.single(HeaderName::From)?).map(|v| f(&v))
     }
 
     /// Reads To without copying it.
     pub(crate) fn with_to<R>(&self, f: impl FnOnce(&NameAddr) -> R) -> Result<R, HeaderError> {
-        let v = self.single(HeaderName::To)?;
-        NameAddr::parse_with(&v, |r| r.as_ref().map(f).map_err(Clone::clone))
-    }
-
-    /// Checks every Via as [`Headers::via`] does (the first fault wins, none at all is
-    /// `Missing`) without collecting them.
-    pub(crate) fn check_via(&self) -> Result<(), HeaderError> {
-        let mut any = false;
-        for e in self.list_elements(HeaderName::Via) {
-            if e.is_empty() {
-                return Err(HeaderError::Empty);
-            }
-            Via::parse_with(&e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone))?;
-            any = true;
+        if let Some(p) = self.parsed() {
+            return Ok(f(&p.to));
         }
-        if any {
-            Ok(())
-        } else {
-            Err(HeaderError::Missing)
-        }
-    }
-
-    /// Checks Contact as [`Headers::contact`] does, without collecting the addresses.
-    pub(crate) fn check_contact(&self) -> Result<(), HeaderError> {
-        // One Contact address (nearly every message that has one): one pass.
-        let mut all = self.list_elements(HeaderName::Contact);
-        let Some(first) = all.next() else {
-            return Ok(());
-        };
-        if all.next().is_none() {
-            return match first.as_ref() {
-                "*" => Ok(()),
-                "" => Err(HeaderError::Empty),
-                e => NameAddr::parse_with(e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone)),
-            };
-        }
-        // Two passes over the text rather than one over a collected list: every INVITE is
-        // checked, and the list would be an allocation each time.
-        let (mut count, mut wildcard) = (0usize, false);
-        for e in self.list_elements(HeaderName::Contact) {
-            count += 1;
-            wildcard |= e.as_ref() == "*";
-        }
-        if wildcard {
-            return if count == 1 {
-                Ok(())
-            } else {
-                Err(HeaderError::WildcardMixed)
-            };
-        }
-        for e in self.list_elements(HeaderName::Contact) {
-            if e.is_empty() {
-                return Err(HeaderError::Empty);
-            }
-            NameAddr::parse_with(&e, |r| r.as_ref().map(|_| ()).map_err(Clone::clone))?;
-        }
-        Ok(())
+        NameAddr::parse_arc(&self.single(HeaderName::To)?).map(|v| f(&v))
     }
 
     /// The URI of the first Contact address, read in place: `None` if there is no Contact,
     /// it is the wildcard, or it is malformed (where [`Headers::contact`] is an error).
     pub(crate) fn first_contact_uri(&self) -> Option<Uri> {
-        self.check_contact().ok()?;
-        let first = self.list_elements(HeaderName::Contact).next()?;
-        if first.as_ref() == "*" {
-            return None;
+        match self.parsed() {
+            Some(p) => match &p.contact {
+                Contact::Addresses(l) => l.first().map(|n| n.uri.clone()),
+                Contact::Wildcard | Contact::Absent => None,
+            },
+            None => match self.contact().ok()? {
+                Some(Contacts::List(l)) => l.into_iter().next().map(|n| n.uri),
+                Some(Contacts::Wildcard) | None => None,
+            },
         }
-        NameAddr::parse_with(&first, |r| r.as_ref().ok().map(|n| n.uri.clone()))
     }
 
     /// The From header.
     pub fn from(&self) -> Result<NameAddr, HeaderError> {
+        if let Some(p) = self.parsed() {
+            return Ok(NameAddr::clone(&p.from));
+        }
         NameAddr::parse(&self.single(HeaderName::From)?)
     }
 
     /// The To header.
     pub fn to(&self) -> Result<NameAddr, HeaderError> {
+        if let Some(p) = self.parsed() {
+            return Ok(NameAddr::clone(&p.to));
+        }
         NameAddr::parse(&self.single(HeaderName::To)?)
     }
 
     /// The Call-ID, checked to be `word [@ word]`.
     pub fn call_id(&self) -> Result<&str, HeaderError> {
-        let raw = self.get_all(HeaderName::CallId);
-        let mut raw = raw;
-        let first = raw.next().ok_or(HeaderError::Missing)?;
-        if raw.next().is_some() {
-            return Err(HeaderError::Duplicate);
-        }
-        // A Call-ID cannot contain whitespace, so a folded one is malformed anyway.
-        let v = trim_wsp(first);
-        check_call_id(v)?;
-        Ok(v)
+        let span = match self.parsed() {
+            Some(p) => p.call_id.clone(),
+            None => self.call_id_span()?,
+        };
+        Ok(self.text_at(span))
     }
 
     /// The CSeq header.
     pub fn cseq(&self) -> Result<CSeq, HeaderError> {
+        if let Some(p) = self.parsed() {
+            return Ok(p.cseq.clone());
+        }
         CSeq::parse(&self.single(HeaderName::CSeq)?)
     }
 
@@ -200,6 +168,9 @@ impl Headers {
 
     /// The Contact headers: `None` if absent, the wildcard `*`, or the list of addresses.
     pub fn contact(&self) -> Result<Option<Contacts>, HeaderError> {
+        if let Some(p) = self.parsed() {
+            return Ok(p.contact.to_contacts());
+        }
         let elements: Vec<Cow<'_, str>> = self.list_elements(HeaderName::Contact).collect();
         if elements.is_empty() {
             return Ok(None);
@@ -409,8 +380,12 @@ mod tests {
                     Ok(())
                 }
             });
-            assert_eq!(h.check_via(), via, "{lines:?}");
-            assert_eq!(h.check_contact(), h.contact().map(|_| ()), "{lines:?}");
+            assert_eq!(h.parse_top_via().map(|_| ()), via, "{lines:?}");
+            assert_eq!(
+                h.parse_contact().map(|c| c.to_contacts()),
+                h.contact(),
+                "{lines:?}"
+            );
             assert_eq!(h.with_top_via(|v| v.clone()), h.top_via(), "{lines:?}");
         }
     }

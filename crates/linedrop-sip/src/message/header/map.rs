@@ -3,10 +3,13 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::name::HeaderName;
+use super::parsed::Parsed;
+use super::simple::check_call_id;
 use crate::message::error::HeaderError;
-use crate::message::text::{has_cr_or_lf, is_token, unfold};
+use crate::message::text::{has_cr_or_lf, is_token, is_wsp, trim_wsp, unfold};
 
 /// One stored header: spans into the shared text buffer plus the resolved name.
 #[derive(Debug, Clone)]
@@ -32,6 +35,9 @@ struct Entry {
 pub struct Headers {
     buf: String,
     entries: Vec<Entry>,
+    /// What the parser read from the headers it checks, until one of them changes. Shared:
+    /// a copy of a received request costs no copy of its parsed values.
+    parsed: Option<Arc<Parsed>>,
 }
 
 /// One header of a [`Headers`] list.
@@ -76,6 +82,7 @@ impl Headers {
         Headers {
             buf,
             entries: Vec::with_capacity(lines),
+            parsed: None,
         }
     }
 
@@ -83,12 +90,36 @@ impl Headers {
     /// when the value spans continuation lines.
     pub(crate) fn push_span(&mut self, name: Range<usize>, value: Range<usize>, folded: bool) {
         let known = self.buf.get(name.clone()).and_then(HeaderName::from_name);
+        self.forget(known);
         self.entries.push(Entry {
             name,
             value,
             known,
             folded,
         });
+    }
+
+    /// Keeps what the parser read from these headers, for the typed accessors to return.
+    pub(crate) fn set_parsed(&mut self, parsed: Parsed) {
+        self.parsed = Some(Arc::new(parsed));
+    }
+
+    /// What the parser read, while none of those headers has changed since.
+    pub(crate) fn parsed(&self) -> Option<&Parsed> {
+        self.parsed.as_deref()
+    }
+
+    /// Called before every change of a header named `name`: a change to one the parser read
+    /// drops its readings, so an accessor never returns a value the text no longer says.
+    fn forget(&mut self, name: Option<HeaderName>) {
+        if self.parsed.is_some() && name.is_some_and(Parsed::covers) {
+            self.parsed = None;
+        }
+    }
+
+    /// The text at `span` of the buffer (a span this list handed out).
+    pub(crate) fn text_at(&self, span: Range<usize>) -> &str {
+        self.buf.get(span).unwrap_or("")
     }
 
     fn field(&self, e: &Entry) -> HeaderField<'_> {
@@ -176,6 +207,27 @@ impl Headers {
         Ok(first)
     }
 
+    /// The span of the Call-ID value, checked to be `word [@ word]` (see
+    /// [`Headers::call_id`]).
+    pub(crate) fn call_id_span(&self) -> Result<Range<usize>, HeaderError> {
+        let mut all = self
+            .entries
+            .iter()
+            .filter(|e| e.known == Some(HeaderName::CallId));
+        let first = all.next().ok_or(HeaderError::Missing)?;
+        if all.next().is_some() {
+            return Err(HeaderError::Duplicate);
+        }
+        // A Call-ID cannot contain whitespace, so a folded one is malformed anyway.
+        let raw = self.buf.get(first.value.clone()).unwrap_or("");
+        let v = trim_wsp(raw);
+        check_call_id(v)?;
+        // `v` is `raw` less the whitespace at its ends.
+        let lead = raw.bytes().take_while(|&b| is_wsp(b)).count();
+        let start = first.value.start + lead;
+        Ok(start..start + v.len())
+    }
+
     /// Like [`Headers::single`] but `None` when absent.
     pub(crate) fn optional(&self, name: HeaderName) -> Result<Option<Cow<'_, str>>, HeaderError> {
         match self.single(name) {
@@ -225,6 +277,7 @@ impl Headers {
     }
 
     fn make_entry(&mut self, name: HeaderName, value: impl fmt::Display) -> Entry {
+        self.forget(Some(name));
         let name_span = self.write_name(name.as_str());
         let value = self.write_value(value);
         Entry {
@@ -245,6 +298,7 @@ impl Headers {
     /// number written with [`Digits`](crate::message::Digits)): the same result, without
     /// going through `fmt`.
     pub(crate) fn push_str(&mut self, name: HeaderName, value: &str) {
+        self.forget(Some(name));
         let name_span = self.write_name(name.as_str());
         let value = self.write_value_str(value);
         self.entries.push(Entry {
@@ -260,6 +314,7 @@ impl Headers {
     /// A value `src` holds has no CR or LF unless it was folded, so only a folded one (or one
     /// with whitespace at an end to trim) goes through the cleaning of `push_str`.
     pub(crate) fn push_copies(&mut self, src: &Headers, name: HeaderName) {
+        self.forget(Some(name));
         for e in src.entries.iter().filter(|e| e.known == Some(name)) {
             let value = src.buf.get(e.value.clone()).unwrap_or("");
             let clean = !e.folded
@@ -287,6 +342,7 @@ impl Headers {
         Headers {
             buf: String::with_capacity(text),
             entries: Vec::with_capacity(lines),
+            parsed: None,
         }
     }
 
@@ -297,6 +353,7 @@ impl Headers {
 
     /// [`Headers::push_front`] for a value that is already text.
     pub(crate) fn push_front_str(&mut self, name: HeaderName, value: &str) {
+        self.forget(Some(name));
         let name_span = self.write_name(name.as_str());
         let value = self.write_value_str(value);
         self.entries.insert(
@@ -322,6 +379,7 @@ impl Headers {
             return Err(HeaderError::BadToken);
         }
         let known = HeaderName::from_name(name);
+        self.forget(known);
         let name_span = self.write_name(name);
         let value = self.write_value(value);
         self.entries.push(Entry {
@@ -342,6 +400,7 @@ impl Headers {
 
     /// [`Headers::set`] for a value that is already text.
     pub(crate) fn set_str(&mut self, name: HeaderName, value: &str) {
+        self.forget(Some(name));
         let name_span = self.write_name(name.as_str());
         let value = self.write_value_str(value);
         let e = Entry {
@@ -372,6 +431,7 @@ impl Headers {
 
     /// Removes every header named `name`; returns how many lines were removed.
     pub fn remove(&mut self, name: HeaderName) -> usize {
+        self.forget(Some(name));
         let before = self.entries.len();
         self.entries.retain(|x| x.known != Some(name));
         before - self.entries.len()
@@ -379,6 +439,7 @@ impl Headers {
 
     /// Removes the first header line named `name` (all of its comma-separated values).
     pub fn remove_first(&mut self, name: HeaderName) -> bool {
+        self.forget(Some(name));
         match self.entries.iter().position(|x| x.known == Some(name)) {
             Some(i) => {
                 self.entries.remove(i);

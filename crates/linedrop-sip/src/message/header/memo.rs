@@ -1,12 +1,12 @@
 //! A small per-thread memo of the header values parsed last.
 //!
-//! The user agent reads the same From, To, Via, Contact and URIs of one message many times while it
-//! handles it (the parser checks them, then matching, answering and each response built for
-//! it read them again): a call parsed its To eleven times. Parsing is a pure function of the
-//! value's text, so the last few results per kind are kept, keyed by that text, and a read of
-//! the same text gets a clone instead of a parse. Nothing is kept per message (a stored
-//! INVITE costs no more memory), the memory held is bounded (a few entries per thread, values
-//! up to [`MAX_KEY`] bytes), and a miss costs one comparison per entry.
+//! Parsing is a pure function of a value's text, and the same texts come back message after
+//! message: a call's ACK and BYE carry its INVITE's From, a peer sends the same Contact on every
+//! INVITE. So the last few results per kind are kept, keyed by that text, and a read of the same
+//! text gets a copy instead of a parse; From, To, Contact and Via are kept behind an `Arc`, so
+//! the parser's reading of them (which the message keeps, see [`super::parsed`]) is shared
+//! rather than copied. The memory held is bounded (a few entries per thread, values up to
+//! [`MAX_KEY`] bytes), and a miss costs one comparison per entry.
 
 use std::cell::RefCell;
 use std::thread::LocalKey;

@@ -8,6 +8,7 @@ mod map;
 pub(crate) mod memo;
 mod name;
 mod name_addr;
+pub(crate) mod parsed;
 mod reason;
 mod simple;
 mod via;

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::message::error::HeaderError;
 use crate::message::params::{parse_header_params, Params};
@@ -12,8 +13,10 @@ use crate::message::uri::Uri;
 use super::memo::{memoized, with_parsed, Memo};
 
 thread_local! {
-    /// From, To and Contact of the message being handled (see [`super::memo`]).
-    static PARSED: RefCell<Memo<NameAddr, HeaderError, 4>> = const { RefCell::new(Memo::new()) };
+    /// From, To and Contact of the message being handled (see [`super::memo`]), shared: the
+    /// parser keeps them in the message without copying them.
+    static PARSED: RefCell<Memo<Arc<NameAddr>, HeaderError, 4>> =
+        const { RefCell::new(Memo::new()) };
 }
 
 /// A display name: the text, and whether it was (or must be) quoted.
@@ -86,16 +89,15 @@ impl NameAddr {
     /// starts the header parameters, and a URI with headers (`?`) is refused (RFC 4475
     /// §3.1.2.13).
     pub fn parse(s: &str) -> Result<NameAddr, HeaderError> {
-        memoized(&PARSED, s, |s| parse_name_addr(s, false))
+        with_parsed(&PARSED, s, parse_shared, |r| {
+            r.as_ref().map(|a| NameAddr::clone(a)).map_err(Clone::clone)
+        })
     }
 
-    /// `read(&NameAddr::parse(s))`, without copying a value parsed recently (see
-    /// [`super::memo`]).
-    pub(crate) fn parse_with<R>(
-        s: &str,
-        read: impl FnOnce(&Result<NameAddr, HeaderError>) -> R,
-    ) -> R {
-        with_parsed(&PARSED, s, |s| parse_name_addr(s, false), read)
+    /// [`NameAddr::parse`] shared with the memo (see [`super::memo`]): a value parsed recently
+    /// costs no parse and no copy.
+    pub(crate) fn parse_arc(s: &str) -> Result<Arc<NameAddr>, HeaderError> {
+        memoized(&PARSED, s, parse_shared)
     }
 
     /// Parses one value that must be in name-addr form (`<...>`), as Route and Record-Route
@@ -113,6 +115,10 @@ impl NameAddr {
     pub fn set_tag(&mut self, tag: &str) {
         self.params.set("tag", Some(tag.to_owned()));
     }
+}
+
+pub(crate) fn parse_shared(s: &str) -> Result<Arc<NameAddr>, HeaderError> {
+    parse_name_addr(s, false).map(Arc::new)
 }
 
 fn parse_name_addr(s: &str, require_brackets: bool) -> Result<NameAddr, HeaderError> {

@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::message::digits::Digits;
 use crate::message::error::HeaderError;
@@ -14,7 +15,7 @@ use super::memo::{memoized, with_parsed, Memo};
 
 thread_local! {
     /// The Vias of the message being handled (see [`super::memo`]).
-    static PARSED: RefCell<Memo<Via, HeaderError, 2>> = const { RefCell::new(Memo::new()) };
+    static PARSED: RefCell<Memo<Arc<Via>, HeaderError, 2>> = const { RefCell::new(Memo::new()) };
 }
 
 /// The RFC 3261 magic cookie that starts every branch of a compliant client.
@@ -101,12 +102,15 @@ impl Via {
 
     /// Parses one Via value (not a comma-separated list), unfolded.
     pub fn parse(s: &str) -> Result<Via, HeaderError> {
-        memoized(&PARSED, s, parse_via)
+        with_parsed(&PARSED, s, parse_shared, |r| {
+            r.as_ref().map(|a| Via::clone(a)).map_err(Clone::clone)
+        })
     }
 
-    /// `read(&Via::parse(s))`, without copying a value parsed recently (see [`super::memo`]).
-    pub(crate) fn parse_with<R>(s: &str, read: impl FnOnce(&Result<Via, HeaderError>) -> R) -> R {
-        with_parsed(&PARSED, s, parse_via, read)
+    /// [`Via::parse`] shared with the memo (see [`super::memo`]): a value parsed recently
+    /// costs no parse and no copy.
+    pub(crate) fn parse_arc(s: &str) -> Result<Arc<Via>, HeaderError> {
+        memoized(&PARSED, s, parse_shared)
     }
 
     /// The branch parameter.
@@ -143,6 +147,10 @@ impl Via {
             .value("rport")
             .map(|v| v.and_then(|p| p.parse().ok()))
     }
+}
+
+fn parse_shared(s: &str) -> Result<Arc<Via>, HeaderError> {
+    parse_via(s).map(Arc::new)
 }
 
 fn parse_via(s: &str) -> Result<Via, HeaderError> {
