@@ -53,6 +53,7 @@
 mod digits;
 mod error;
 mod framer;
+mod head;
 mod header;
 mod host;
 mod method;

@@ -65,7 +65,7 @@ impl Headers {
     /// The topmost Via, parsing nothing else; `Missing` if there is none.
     pub fn top_via(&self) -> Result<Via, HeaderError> {
         if let Some(p) = self.parsed() {
-            return Ok(Via::clone(&p.top_via));
+            return Ok(p.top_via.clone());
         }
         let first = self.list_elements(HeaderName::Via).next();
         Via::parse(first.as_deref().ok_or(HeaderError::Missing)?)
@@ -78,7 +78,7 @@ impl Headers {
         }
         let first = self.list_elements(HeaderName::Via).next();
         let first = first.as_deref().ok_or(HeaderError::Missing)?;
-        Via::parse_arc(first).map(|v| f(&v))
+        Via::parse(first).map(|v| f(&v))
     }
 
     /// Reads From without copying it.

@@ -76,20 +76,27 @@ impl Headers {
         Headers::default()
     }
 
-    /// An empty list over `buf` (the raw header section), for the parser to add the headers it
-    /// finds with [`Headers::push_span`].
-    pub(crate) fn over(buf: String, lines: usize) -> Self {
+    /// An empty list for the parser, with room for `lines` headers: it adds each header it
+    /// finds with [`Headers::push_span`] as it reads the lines, then hands over the text the
+    /// spans point into with [`Headers::set_text`].
+    pub(crate) fn for_parser(lines: usize) -> Self {
         Headers {
-            buf,
+            buf: String::new(),
             entries: Vec::with_capacity(lines),
             parsed: None,
         }
     }
 
-    /// Appends the header whose name and value are at these spans of the buffer; `folded`
-    /// when the value spans continuation lines.
-    pub(crate) fn push_span(&mut self, name: Range<usize>, value: Range<usize>, folded: bool) {
-        let known = self.buf.get(name.clone()).and_then(HeaderName::from_name);
+    /// Appends the header whose name and value are at these spans of the text (see
+    /// [`Headers::set_text`]), `known` by that name; `folded` when the value spans
+    /// continuation lines.
+    pub(crate) fn push_span(
+        &mut self,
+        name: Range<usize>,
+        value: Range<usize>,
+        known: Option<HeaderName>,
+        folded: bool,
+    ) {
         self.forget(known);
         self.entries.push(Entry {
             name,
@@ -97,6 +104,11 @@ impl Headers {
             known,
             folded,
         });
+    }
+
+    /// The text the spans given to [`Headers::push_span`] point into: the raw header lines.
+    pub(crate) fn set_text(&mut self, buf: String) {
+        self.buf = buf;
     }
 
     /// Keeps what the parser read from these headers, for the typed accessors to return.
@@ -502,10 +514,11 @@ mod tests {
 
     #[test]
     fn copies_are_pushes() {
-        let mut src = Headers::over("Via: a\r\n b\r\nv: c\u{a0}\r\nVia:  d ".to_owned(), 4);
-        src.push_span(0..3, 5..10, true);
-        src.push_span(12..13, 15..18, false);
-        src.push_span(20..23, 26..28, false);
+        let mut src = Headers::for_parser(4);
+        src.push_span(0..3, 5..10, Some(HeaderName::Via), true);
+        src.push_span(12..13, 15..18, Some(HeaderName::Via), false);
+        src.push_span(20..23, 26..28, Some(HeaderName::Via), false);
+        src.set_text("Via: a\r\n b\r\nv: c\u{a0}\r\nVia:  d ".to_owned());
         src.push(HeaderName::Via, "e");
         src.push(HeaderName::To, "f");
         let mut pushed = Headers::new();

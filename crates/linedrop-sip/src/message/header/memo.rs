@@ -3,9 +3,9 @@
 //! Parsing is a pure function of a value's text, and the same texts come back message after
 //! message: a call's ACK and BYE carry its INVITE's From, a peer sends the same Contact on every
 //! INVITE. So the last few results per kind are kept, keyed by that text, and a read of the same
-//! text gets a copy instead of a parse; From, To, Contact and Via are kept behind an `Arc`, so
-//! the parser's reading of them (which the message keeps, see [`super::parsed`]) is shared
-//! rather than copied. The memory held is bounded (a few entries per thread, values up to
+//! text gets a copy instead of a parse; the addresses (From, To, Contact) are kept behind an
+//! `Arc`, so the parser's reading of them (which the message keeps, see [`super::parsed`]) is
+//! shared rather than copied. The memory held is bounded (a few entries per thread, values up to
 //! [`MAX_KEY`] bytes), and a miss costs one comparison per entry.
 
 use std::cell::RefCell;

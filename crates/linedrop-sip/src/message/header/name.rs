@@ -99,9 +99,15 @@ impl HeaderName {
     /// Looks a name up, ignoring ASCII case and mapping compact forms to their header:
     /// `v`, `VIA` and `via` are all [`HeaderName::Via`].
     pub fn from_name(name: &str) -> Option<HeaderName> {
+        HeaderName::from_bytes(name.as_bytes())
+    }
+
+    /// [`HeaderName::from_name`] for a name still in the received bytes (the parser names each
+    /// header as it finds it, before the text is copied).
+    pub(crate) fn from_bytes(name: &[u8]) -> Option<HeaderName> {
         // The parser looks up every name it reads: one hash of three bytes and, nearly
         // always, one comparison, rather than a walk down the table.
-        let mut slot = spelling_hash(name.as_bytes());
+        let mut slot = spelling_hash(name);
         loop {
             let entry = LOOKUP.get(slot).copied().unwrap_or(0);
             if entry == 0 {
@@ -112,7 +118,7 @@ impl HeaderName {
             // Nearly every sender writes the canonical case: an exact comparison first, which
             // costs far less than one that folds case byte by byte.
             if spelled.len() == name.len()
-                && (spelled.as_bytes() == name.as_bytes() || spelled.eq_ignore_ascii_case(name))
+                && (spelled.as_bytes() == name || spelled.as_bytes().eq_ignore_ascii_case(name))
             {
                 return Some(*h);
             }

@@ -4,7 +4,7 @@
 //! message; the user agent then reads the same values many times while it handles the message
 //! (matching, dialog lookup, each response built for it). Keeping the parser's results in the
 //! message makes those reads a borrow, where each used to be a look-up in the per-thread memo
-//! (a key comparison, and often a parse). The values are shared with that memo, so a value it
+//! (a key comparison, and often a parse). The addresses are shared with that memo, so one it
 //! already holds (the From of an ACK, a peer's Contact) costs neither a parse nor a copy. A
 //! header changed after parsing drops them all (see `Headers::forget`): the typed accessors
 //! then read the text again, as they do for a message the stack built.
@@ -28,7 +28,7 @@ pub(crate) struct Parsed {
     pub(crate) from: Arc<NameAddr>,
     pub(crate) to: Arc<NameAddr>,
     /// The first of the Vias (all of them were checked).
-    pub(crate) top_via: Arc<Via>,
+    pub(crate) top_via: Via,
     pub(crate) contact: Contact,
 }
 
@@ -84,18 +84,18 @@ impl Headers {
 
     /// Every Via checked as [`Headers::via`] does (the first fault wins, none at all is
     /// `Missing`), and the first one kept: without collecting the others.
-    pub(crate) fn parse_top_via(&self) -> Result<Arc<Via>, HeaderError> {
+    pub(crate) fn parse_top_via(&self) -> Result<Via, HeaderError> {
         let mut all = self.list_elements(HeaderName::Via);
         let top = match all.next() {
             None => return Err(HeaderError::Missing),
             Some(e) if e.is_empty() => return Err(HeaderError::Empty),
-            Some(e) => Via::parse_arc(&e)?,
+            Some(e) => Via::parse(&e)?,
         };
         for e in all {
             if e.is_empty() {
                 return Err(HeaderError::Empty);
             }
-            Via::parse_arc(&e)?;
+            Via::parse(&e)?;
         }
         Ok(top)
     }
@@ -177,7 +177,7 @@ mod tests {
             let top = h
                 .via()
                 .and_then(|v| v.first().cloned().ok_or(HeaderError::Missing));
-            assert_eq!(h.parse_top_via().map(|v| Via::clone(&v)), top, "{lines:?}");
+            assert_eq!(h.parse_top_via(), top, "{lines:?}");
             assert_eq!(
                 h.parse_contact().map(|c| c.to_contacts()),
                 h.contact(),

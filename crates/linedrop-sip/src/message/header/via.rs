@@ -1,22 +1,13 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 rport; RFC 5118 §4.5).
 
-use std::cell::RefCell;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use crate::message::digits::Digits;
 use crate::message::error::HeaderError;
 use crate::message::host::{parse_ipv6, Host};
 use crate::message::params::{parse_header_params, Param, Params};
 use crate::message::text::{is_host_char, Scanner};
-
-use super::memo::{memoized, with_parsed, Memo};
-
-thread_local! {
-    /// The Vias of the message being handled (see [`super::memo`]).
-    static PARSED: RefCell<Memo<Arc<Via>, HeaderError, 2>> = const { RefCell::new(Memo::new()) };
-}
 
 /// The RFC 3261 magic cookie that starts every branch of a compliant client.
 pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
@@ -101,16 +92,12 @@ impl Via {
     }
 
     /// Parses one Via value (not a comma-separated list), unfolded.
+    ///
+    /// Not memoized, unlike the addresses: a Via's branch is new in every transaction, so its
+    /// text never comes back but in a retransmission, and a parsed message keeps its top Via
+    /// (see [`super::parsed`]).
     pub fn parse(s: &str) -> Result<Via, HeaderError> {
-        with_parsed(&PARSED, s, parse_shared, |r| {
-            r.as_ref().map(|a| Via::clone(a)).map_err(Clone::clone)
-        })
-    }
-
-    /// [`Via::parse`] shared with the memo (see [`super::memo`]): a value parsed recently
-    /// costs no parse and no copy.
-    pub(crate) fn parse_arc(s: &str) -> Result<Arc<Via>, HeaderError> {
-        memoized(&PARSED, s, parse_shared)
+        parse_via(s)
     }
 
     /// The branch parameter.
@@ -147,10 +134,6 @@ impl Via {
             .value("rport")
             .map(|v| v.and_then(|p| p.parse().ok()))
     }
-}
-
-fn parse_shared(s: &str) -> Result<Arc<Via>, HeaderError> {
-    parse_via(s).map(Arc::new)
 }
 
 fn parse_via(s: &str) -> Result<Via, HeaderError> {
