@@ -169,6 +169,11 @@ pub(crate) fn parse_header_params(sc: &mut Scanner<'_>) -> Result<Params, Header
             sc.set_pos(after_name);
             None
         };
+        if params.0.capacity() == 0 {
+            // Room for two at once: growing an empty Vec by one costs nearly twice as much as
+            // allocating it, and most values carry one or two parameters.
+            params.0 = Vec::with_capacity(2);
+        }
         params.push(Param {
             name: name.to_owned(),
             value,
