@@ -9,8 +9,10 @@
 
 use super::error::{HeaderError, ParseError};
 use super::head::read_head;
-use super::header::parsed::Parsed;
-use super::header::{HeaderName, Headers};
+use super::header::parsed::{Located, Parsed};
+use super::header::{
+    parse_content_length, parse_max_forwards, CSeq, HeaderName, Headers, NameAddr,
+};
 use super::method::Method;
 use super::request::Request;
 use super::response::Response;
@@ -109,10 +111,11 @@ pub(crate) fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Message, Pa
     let block = text.get(head.start_line + 2..).unwrap_or("");
     let rest = head.rest;
     let mut headers = head.into_headers(block)?;
-    let body = frame_body(&headers, rest, framing)?;
+    let at = Located::find(&headers);
+    let body = frame_body(&headers, &at, rest, framing)?;
     match start {
         StartLine::Request(method, uri) => {
-            let parsed = validate_headers(&headers, true)?;
+            let parsed = validate_headers(&headers, &at, true)?;
             if parsed.cseq.method != method {
                 return Err(ParseError::CSeqMethodMismatch);
             }
@@ -122,7 +125,7 @@ pub(crate) fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Message, Pa
             )))
         }
         StartLine::Response(status, reason) => {
-            let parsed = validate_headers(&headers, false)?;
+            let parsed = validate_headers(&headers, &at, false)?;
             headers.set_parsed(parsed);
             Ok(Message::Response(Response::from_parts(
                 status, reason, headers, body,
@@ -199,9 +202,16 @@ fn parse_request_line(line: &str) -> Result<StartLine, ParseError> {
     Ok(StartLine::Request(method, uri))
 }
 
-fn frame_body(headers: &Headers, rest: &[u8], framing: Framing) -> Result<Vec<u8>, ParseError> {
-    let declared = headers
-        .content_length()
+fn frame_body(
+    headers: &Headers,
+    at: &Located,
+    rest: &[u8],
+    framing: Framing,
+) -> Result<Vec<u8>, ParseError> {
+    // As `headers.content_length()` reads it.
+    let declared = at
+        .optional(headers, HeaderName::ContentLength)
+        .and_then(|v| v.map(|v| parse_content_length(&v)).transpose())
         .map_err(header_error(HeaderName::ContentLength))?;
     match declared {
         None if framing == Framing::Stream => Err(ParseError::MissingContentLength),
@@ -229,14 +239,27 @@ fn header_error(name: HeaderName) -> impl Fn(HeaderError) -> ParseError {
 /// this order (the first fault is the one reported), and returns what it parsed: the message
 /// keeps it for the user agent to read (see [`Parsed`]), and the caller compares the CSeq
 /// method with the request method.
-fn validate_headers(h: &Headers, is_request: bool) -> Result<Parsed, ParseError> {
-    let call_id = h.call_id_span().map_err(header_error(HeaderName::CallId))?;
-    let cseq = h.cseq().map_err(header_error(HeaderName::CSeq))?;
-    let from = h.parse_from().map_err(header_error(HeaderName::From))?;
-    let to = h.parse_to().map_err(header_error(HeaderName::To))?;
+fn validate_headers(h: &Headers, at: &Located, is_request: bool) -> Result<Parsed, ParseError> {
+    // Each read as its accessor on `Headers` reads it, from the lines `at` found.
+    let call_id = h
+        .call_id_span_at(at.lines(HeaderName::CallId))
+        .map_err(header_error(HeaderName::CallId))?;
+    let cseq = at
+        .single(h, HeaderName::CSeq)
+        .and_then(|v| CSeq::parse(&v))
+        .map_err(header_error(HeaderName::CSeq))?;
+    let from = at
+        .single(h, HeaderName::From)
+        .and_then(|v| NameAddr::parse_arc(&v))
+        .map_err(header_error(HeaderName::From))?;
+    let to = at
+        .single(h, HeaderName::To)
+        .and_then(|v| NameAddr::parse_arc(&v))
+        .map_err(header_error(HeaderName::To))?;
     let top_via = h.parse_top_via().map_err(header_error(HeaderName::Via))?;
     if is_request {
-        h.max_forwards()
+        at.optional(h, HeaderName::MaxForwards)
+            .and_then(|v| v.map(|v| parse_max_forwards(&v)).transpose())
             .map_err(header_error(HeaderName::MaxForwards))?;
     }
     let contact = h
@@ -500,10 +523,12 @@ mod tests {
         let (start_line, block) = split_first_line(head);
         let start = parse_start_line(start_line)?;
         let headers = header_block(block)?;
-        let body = frame_body(&headers, rest, framing)?;
+        let body = frame_body(&headers, &Located::find(&headers), rest, framing)?;
         match start {
             StartLine::Request(method, uri) => {
-                let cseq = validate_headers(&headers, true)?.cseq.method;
+                let cseq = validate_headers(&headers, &Located::find(&headers), true)?
+                    .cseq
+                    .method;
                 if cseq != method {
                     return Err(ParseError::CSeqMethodMismatch);
                 }
@@ -512,7 +537,7 @@ mod tests {
                 )))
             }
             StartLine::Response(status, reason) => {
-                validate_headers(&headers, false)?;
+                validate_headers(&headers, &Located::find(&headers), false)?;
                 Ok(Message::Response(Response::from_parts(
                     status, reason, headers, body,
                 )))

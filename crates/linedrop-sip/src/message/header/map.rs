@@ -222,14 +222,26 @@ impl Headers {
     /// The span of the Call-ID value, checked to be `word [@ word]` (see
     /// [`Headers::call_id`]).
     pub(crate) fn call_id_span(&self) -> Result<Range<usize>, HeaderError> {
-        let mut all = self
-            .entries
-            .iter()
-            .filter(|e| e.known == Some(HeaderName::CallId));
-        let first = all.next().ok_or(HeaderError::Missing)?;
-        if all.next().is_some() {
-            return Err(HeaderError::Duplicate);
+        let mut lines = (0, 0);
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.known == Some(HeaderName::CallId) {
+                lines = (if lines.1 == 0 { i } else { lines.0 }, lines.1 + 1);
+            }
         }
+        self.call_id_span_at(lines)
+    }
+
+    /// [`Headers::call_id_span`] for Call-ID lines already found: `count` of them, the first
+    /// at line `first`.
+    pub(crate) fn call_id_span_at(
+        &self,
+        (first, count): (usize, usize),
+    ) -> Result<Range<usize>, HeaderError> {
+        let first = match count {
+            0 => return Err(HeaderError::Missing),
+            1 => self.entries.get(first).ok_or(HeaderError::Missing)?,
+            _ => return Err(HeaderError::Duplicate),
+        };
         // A Call-ID cannot contain whitespace, so a folded one is malformed anyway.
         let raw = self.buf.get(first.value.clone()).unwrap_or("");
         let v = trim_wsp(raw);
@@ -238,6 +250,30 @@ impl Headers {
         let lead = raw.bytes().take_while(|&b| is_wsp(b)).count();
         let start = first.value.start + lead;
         Ok(start..start + v.len())
+    }
+
+    /// The name each line is known by, in order: for finding several headers in one pass.
+    pub(crate) fn known_names(&self) -> impl Iterator<Item = Option<HeaderName>> + '_ {
+        self.entries.iter().map(|e| e.known)
+    }
+
+    /// [`Headers::single`] for lines already found: `count` lines of the header, the first at
+    /// line `first`.
+    pub(crate) fn single_at(
+        &self,
+        (first, count): (usize, usize),
+    ) -> Result<Cow<'_, str>, HeaderError> {
+        let e = match count {
+            0 => return Err(HeaderError::Missing),
+            1 => self.entries.get(first).ok_or(HeaderError::Missing)?,
+            _ => return Err(HeaderError::Duplicate),
+        };
+        let raw = self.buf.get(e.value.clone()).unwrap_or("");
+        Ok(if e.folded {
+            unfold(raw)
+        } else {
+            Cow::Borrowed(raw)
+        })
     }
 
     /// Like [`Headers::single`] but `None` when absent.

@@ -21,4 +21,4 @@ pub use reason::Reason;
 pub use simple::{MediaType, Refresher, RetryAfter, SessionExpires};
 pub use via::{Transport, Via, BRANCH_MAGIC_COOKIE};
 
-pub(crate) use simple::parse_content_length;
+pub(crate) use simple::{parse_content_length, parse_max_forwards};

@@ -9,6 +9,7 @@
 //! header changed after parsing drops them all (see `Headers::forget`): the typed accessors
 //! then read the text again, as they do for a message the stack built.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use super::name::HeaderName;
 use super::name_addr::{Contacts, NameAddr};
 use super::via::Via;
 use crate::message::error::HeaderError;
+use crate::message::text::ListElements;
 
 /// What the parser read from the headers every message must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,44 +73,111 @@ impl Parsed {
     }
 }
 
+/// Where the headers the parser checks that may appear once are: found in one pass over the
+/// lines, where looking each up by name would take one pass per header.
+pub(crate) struct Located {
+    /// For each of [`Located::NAMES`]: its first line and how many lines it has.
+    lines: [(usize, usize); 6],
+}
+
+impl Located {
+    const NAMES: [HeaderName; 6] = [
+        HeaderName::CallId,
+        HeaderName::CSeq,
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::MaxForwards,
+        HeaderName::ContentLength,
+    ];
+
+    fn slot(name: HeaderName) -> Option<usize> {
+        Located::NAMES.iter().position(|n| *n == name)
+    }
+
+    /// Finds them in `h`.
+    pub(crate) fn find(h: &Headers) -> Located {
+        let mut lines = [(0, 0); 6];
+        for (i, known) in h.known_names().enumerate() {
+            let slot = match known {
+                Some(HeaderName::CallId) => lines.get_mut(0),
+                Some(HeaderName::CSeq) => lines.get_mut(1),
+                Some(HeaderName::From) => lines.get_mut(2),
+                Some(HeaderName::To) => lines.get_mut(3),
+                Some(HeaderName::MaxForwards) => lines.get_mut(4),
+                Some(HeaderName::ContentLength) => lines.get_mut(5),
+                _ => None,
+            };
+            if let Some((first, count)) = slot {
+                if *count == 0 {
+                    *first = i;
+                }
+                *count += 1;
+            }
+        }
+        Located { lines }
+    }
+
+    /// The first line of `name` and how many there are; `name` must be one of
+    /// [`Located::NAMES`] (any other is reported absent).
+    pub(crate) fn lines(&self, name: HeaderName) -> (usize, usize) {
+        Located::slot(name)
+            .and_then(|i| self.lines.get(i).copied())
+            .unwrap_or((0, 0))
+    }
+
+    /// `h.single(name)`.
+    pub(crate) fn single<'h>(
+        &self,
+        h: &'h Headers,
+        name: HeaderName,
+    ) -> Result<Cow<'h, str>, HeaderError> {
+        h.single_at(self.lines(name))
+    }
+
+    /// `h.optional(name)`.
+    pub(crate) fn optional<'h>(
+        &self,
+        h: &'h Headers,
+        name: HeaderName,
+    ) -> Result<Option<Cow<'h, str>>, HeaderError> {
+        match self.single(h, name) {
+            Ok(v) => Ok(Some(v)),
+            Err(HeaderError::Missing) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl Headers {
-    /// From as [`Headers::from`] reads it, shared.
-    pub(crate) fn parse_from(&self) -> Result<Arc<NameAddr>, HeaderError> {
-        NameAddr::parse_arc(&self.single(HeaderName::From)?)
-    }
-
-    /// To as [`Headers::to`] reads it, shared.
-    pub(crate) fn parse_to(&self) -> Result<Arc<NameAddr>, HeaderError> {
-        NameAddr::parse_arc(&self.single(HeaderName::To)?)
-    }
-
     /// Every Via checked as [`Headers::via`] does (the first fault wins, none at all is
     /// `Missing`), and the first one kept: without collecting the others.
     pub(crate) fn parse_top_via(&self) -> Result<Via, HeaderError> {
-        let mut all = self.list_elements(HeaderName::Via);
-        let top = match all.next() {
-            None => return Err(HeaderError::Missing),
-            Some(e) if e.is_empty() => return Err(HeaderError::Empty),
-            Some(e) => Via::parse(&e)?,
-        };
-        for e in all {
-            if e.is_empty() {
-                return Err(HeaderError::Empty);
+        let mut top = None;
+        // Line by line, each split in place: no element is copied, even from a folded line.
+        for line in self.unfolded_all(HeaderName::Via) {
+            for e in ListElements::new(&line) {
+                if e.is_empty() {
+                    return Err(HeaderError::Empty);
+                }
+                let via = Via::parse(e)?;
+                top.get_or_insert(via);
             }
-            Via::parse(&e)?;
         }
-        Ok(top)
+        top.ok_or(HeaderError::Missing)
     }
 
     /// Contact as [`Headers::contact`] reads it, shared, without collecting the elements
     /// first (every INVITE has one).
     pub(crate) fn parse_contact(&self) -> Result<Contact, HeaderError> {
-        let mut all = self.list_elements(HeaderName::Contact);
-        let Some(first) = all.next() else {
+        // One line of one address (nearly every message that has a Contact): read in place.
+        let mut lines = self.unfolded_all(HeaderName::Contact);
+        let Some(line) = lines.next() else {
             return Ok(Contact::Absent);
         };
-        if all.next().is_none() {
-            return match first.as_ref() {
+        let mut elements = ListElements::new(&line);
+        let first = elements.next().unwrap_or_default();
+        if elements.next().is_none() && lines.next().is_none() {
+            return match first {
                 "*" => Ok(Contact::Wildcard),
                 "" => Err(HeaderError::Empty),
                 e => Ok(Contact::Addresses(vec![NameAddr::parse_arc(e)?])),
@@ -184,9 +253,34 @@ mod tests {
                 "{lines:?}"
             );
         }
-        let h = headers(&[("f", "A <sip:a@b>;tag=1"), ("To", "sip:c@d"), ("t", "x")]);
-        assert_eq!(h.parse_from().map(|f| NameAddr::clone(&f)), h.from());
-        assert_eq!(h.parse_to(), Err(HeaderError::Duplicate));
+    }
+
+    #[test]
+    fn located_lines_read_as_lookups_by_name() {
+        let h = headers(&[
+            ("f", "A <sip:a@b>;tag=1"),
+            ("To", "sip:c@d"),
+            ("Subject", "x"),
+            ("t", "x"),
+            ("CSeq", "1\r\n INVITE"),
+            ("i", " a@b "),
+            ("l", "0"),
+            ("Content-Length", "0"),
+        ]);
+        let at = Located::find(&h);
+        for name in Located::NAMES {
+            assert_eq!(at.single(&h, name), h.single(name), "{name:?}");
+            assert_eq!(at.optional(&h, name), h.optional(name), "{name:?}");
+        }
+        assert_eq!(
+            at.single(&h, HeaderName::Subject),
+            Err(HeaderError::Missing)
+        );
+        assert_eq!(
+            h.call_id_span_at(at.lines(HeaderName::CallId)),
+            h.call_id_span()
+        );
+        assert_eq!(h.call_id(), Ok("a@b"));
     }
 
     const INVITE: &str = "INVITE sip:bob@b.example SIP/2.0\r\n\
