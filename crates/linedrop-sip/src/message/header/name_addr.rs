@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use crate::message::error::HeaderError;
 use crate::message::params::{parse_header_params, Params};
-use crate::message::text::{find_byte, is_token_char, is_wsp, unquote, write_quoted, Scanner};
+use crate::message::text::{
+    find_byte, is_token_char, is_wsp, trim_wsp, unquote, write_quoted, Scanner,
+};
 use crate::message::uri::Uri;
 
 use super::memo::{memoized, with_parsed, Memo};
@@ -147,18 +149,18 @@ fn parse_name_addr(s: &str, require_brackets: bool) -> Result<NameAddr, HeaderEr
             .unwrap_or(rest.len());
         match rest.as_bytes().get(stop) {
             Some(b'<') => {
-                // The words, joined by one space.
-                let mut text = String::new();
-                for w in rest
-                    .get(..stop)
-                    .unwrap_or("")
-                    .split([' ', '\t'])
-                    .filter(|w| !w.is_empty())
-                {
-                    if !text.is_empty() {
-                        text.push(' ');
+                // The words, joined by one space: most names are one word, copied as is.
+                let words = trim_wsp(rest.get(..stop).unwrap_or(""));
+                let mut text = String::with_capacity(words.len());
+                if !words.bytes().any(is_wsp) {
+                    text.push_str(words);
+                } else {
+                    for w in words.split([' ', '\t']).filter(|w| !w.is_empty()) {
+                        if !text.is_empty() {
+                            text.push(' ');
+                        }
+                        text.push_str(w);
                     }
-                    text.push_str(w);
                 }
                 if !text.is_empty() {
                     display_name = Some(DisplayName {

@@ -1,5 +1,6 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 rport; RFC 5118 §4.5).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -65,9 +66,12 @@ impl Transport {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Via {
     /// The protocol name, `SIP`.
-    pub protocol: String,
+    ///
+    /// Not copied when it is the usual `SIP` (nor the version when `2.0`): a Via is parsed in
+    /// every message, and these would be two allocations each time.
+    pub protocol: Cow<'static, str>,
     /// The protocol version, `2.0`.
-    pub version: String,
+    pub version: Cow<'static, str>,
     /// The transport.
     pub transport: Transport,
     /// The host of the sent-by.
@@ -82,8 +86,8 @@ impl Via {
     /// A `SIP/2.0/<transport>` Via with a branch, as a client transaction sends it.
     pub fn new(transport: Transport, host: Host, port: Option<u16>, branch: &str) -> Self {
         Via {
-            protocol: "SIP".to_owned(),
-            version: "2.0".to_owned(),
+            protocol: Cow::Borrowed("SIP"),
+            version: Cow::Borrowed("2.0"),
             transport,
             host,
             port,
@@ -179,13 +183,22 @@ fn parse_via(s: &str) -> Result<Via, HeaderError> {
     let params = parse_header_params(&mut sc)?;
     sc.expect_end()?;
     Ok(Via {
-        protocol: protocol.to_owned(),
-        version: version.to_owned(),
+        protocol: usual(protocol, "SIP"),
+        version: usual(version, "2.0"),
         transport: Transport::from_token(transport),
         host,
         port,
         params,
     })
+}
+
+/// `text`, borrowed from `usual` when it is spelled exactly so (its case is kept otherwise).
+fn usual(text: &str, usual: &'static str) -> Cow<'static, str> {
+    if text == usual {
+        Cow::Borrowed(usual)
+    } else {
+        Cow::Owned(text.to_owned())
+    }
 }
 
 impl Via {
