@@ -68,18 +68,13 @@ impl Current {
     /// line breaks) at both ends.
     fn push(self, block: &[u8], headers: &mut Headers) {
         // Bytewise: all four are ASCII, and a char-set pattern costs more than these short runs.
-        let is_lws = |b: &&u8| matches!(**b, b' ' | b'\t' | b'\r' | b'\n');
+        let not_lws = |b: &u8| !matches!(*b, b' ' | b'\t' | b'\r' | b'\n');
         let raw = block
             .get(self.value_start..self.value_end)
             .unwrap_or_default();
-        let lead = raw.iter().take_while(is_lws).count();
-        let trail = raw
-            .get(lead..)
-            .unwrap_or_default()
-            .iter()
-            .rev()
-            .take_while(is_lws)
-            .count();
+        let lead = raw.iter().position(not_lws).unwrap_or(raw.len());
+        let after = raw.get(lead..).unwrap_or_default();
+        let trail = after.iter().rev().position(not_lws).unwrap_or(after.len());
         // `trail` was counted after `lead`: the two never overlap.
         let start = self.value_start + lead;
         let end = self.value_end - trail;
@@ -173,13 +168,15 @@ fn read_line(
     // The name is the token at the start of the line, then optional whitespace, then the
     // colon: one pass over the bytes. Anything else is a missing colon if the line has none,
     // else a name that is not a token (as if the name were everything before the first colon).
-    let name_len = line.iter().take_while(|&&b| is_token_char(b)).count();
-    let ws = line
-        .get(name_len..)
-        .unwrap_or_default()
+    let name_len = line
         .iter()
-        .take_while(|&&b| is_wsp(b))
-        .count();
+        .position(|&b| !is_token_char(b))
+        .unwrap_or(line.len());
+    let after = line.get(name_len..).unwrap_or_default();
+    let ws = after
+        .iter()
+        .position(|&b| !is_wsp(b))
+        .unwrap_or(after.len());
     let colon = name_len + ws;
     if name_len == 0 || line.get(colon) != Some(&b':') {
         return Err(if line.contains(&b':') {
