@@ -5,7 +5,10 @@
 //! header section found (on a datagram, the end of the datagram also ends it); UTF-8; start line
 //! (version before URI, so a bad version is always a `505`); header lines; body framing by
 //! Content-Length (RFC 3261 §18.3); the headers the stack relies on (Call-ID, CSeq, From, To,
-//! Via, Max-Forwards, Contact); CSeq method against the request method.
+//! Via, Max-Forwards, Contact); CSeq method against the request method. The header section is
+//! found and split into lines in one pass ([`super::head`]); a header line's fault found there
+//! still comes after the UTF-8 and start-line checks. The message keeps what the last step
+//! parsed ([`super::header::parsed`]).
 
 use super::error::{HeaderError, ParseError};
 use super::head::read_head;
