@@ -99,7 +99,7 @@ impl Via {
     ///
     /// Not memoized, unlike the addresses: a Via's branch is new in every transaction, so its
     /// text never comes back but in a retransmission, and a parsed message keeps its top Via
-    /// (see [`super::parsed`]).
+    /// (see `header::parsed`).
     pub fn parse(s: &str) -> Result<Via, HeaderError> {
         parse_via(s)
     }
