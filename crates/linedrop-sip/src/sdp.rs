@@ -36,54 +36,94 @@ pub fn answer(offer: &str, session_id: u64, ip: IpAddr, port: u16) -> Result<Str
 
 /// The payload type we would use with this description (offer or answer).
 pub fn choose_codec(sdp: &str) -> Result<u8, SdpError> {
-    let mut lines = sdp.lines().map(str::trim_end);
-    if lines.next() != Some("v=0") {
+    if lines(sdp).next() != Some("v=0") {
         return Err(SdpError::Malformed("does not start with v=0"));
     }
+    // Read in place, without collecting the offered formats or the rtpmap names: every
+    // inbound call with an offer comes here, and the first format offered nearly always
+    // decides it.
     let mut saw_audio = false;
-    // Encoding names are compared without case (RFC 4566 §6), in place: no copy each.
-    let mut names: Vec<(u8, &str)> = Vec::new();
-    let mut offered: Vec<u8> = Vec::new();
-    for line in sdp.lines().map(str::trim_end) {
-        if let Some(m) = line.strip_prefix("m=audio ") {
-            saw_audio = true;
-            // m=audio <port> <proto> <fmt> ...; port 0 means the stream is declined.
-            let mut parts = m.split_ascii_whitespace();
-            let port = parts.next().unwrap_or("0");
-            let _proto = parts.next();
-            if port != "0" {
-                offered.extend(parts.filter_map(|f| f.parse::<u8>().ok()));
-            }
-        } else if let Some(map) = line.strip_prefix("a=rtpmap:") {
-            let mut parts = map.splitn(2, ' ');
-            let pt = parts.next().and_then(|p| p.parse::<u8>().ok());
-            let name = parts.next().and_then(|n| n.split('/').next());
-            if let (Some(pt), Some(name)) = (pt, name) {
-                names.push((pt, name));
+    for line in lines(sdp) {
+        let Some(m) = line.strip_prefix("m=audio ") else {
+            continue;
+        };
+        saw_audio = true;
+        // m=audio <port> <proto> <fmt> ...; port 0 means the stream is declined.
+        let mut parts = m.split_ascii_whitespace();
+        let port = parts.next().unwrap_or("0");
+        let _proto = parts.next();
+        if port == "0" {
+            continue;
+        }
+        for pt in parts.filter_map(|f| f.parse::<u8>().ok()) {
+            // Encoding names are compared without case (RFC 4566 §6), in place.
+            let name = rtpmap_name(sdp, pt);
+            let known = CODECS.iter().any(|(static_pt, n)| match name {
+                Some(name) => name.eq_ignore_ascii_case(n),
+                None => pt == *static_pt,
+            });
+            if known {
+                return Ok(pt);
             }
         }
     }
     if !saw_audio {
         return Err(SdpError::Malformed("no audio stream"));
     }
-    for pt in offered {
-        let name = names.iter().find(|(p, _)| *p == pt).map(|(_, n)| *n);
-        let known = CODECS.iter().find(|(static_pt, n)| match name {
-            Some(name) => name.eq_ignore_ascii_case(n),
-            None => pt == *static_pt,
-        });
-        if known.is_some() {
-            return Ok(pt);
-        }
-    }
     Err(SdpError::NoCommonCodec)
+}
+
+/// The lines of `sdp` as `str::lines` gives them, trailing whitespace trimmed. Found by a
+/// byte loop: SDP lines are short, and the `char` searcher behind `str::lines` cost more
+/// per line than the bytes it looked at.
+fn lines(sdp: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(sdp).filter(|s| !s.is_empty());
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let (line, next) = match s.bytes().position(|b| b == b'\n') {
+            // A '\n' byte is a whole character: both slices fall on character boundaries.
+            Some(i) => (
+                s.get(..i).unwrap_or_default(),
+                s.get(i + 1..).filter(|n| !n.is_empty()),
+            ),
+            None => (s, None),
+        };
+        rest = next;
+        Some(line.trim_end())
+    })
+}
+
+/// The encoding name of the first `a=rtpmap` for payload type `pt`, anywhere in `sdp`.
+fn rtpmap_name(sdp: &str, pt: u8) -> Option<&str> {
+    lines(sdp)
+        .filter_map(|line| line.strip_prefix("a=rtpmap:"))
+        .find_map(|map| {
+            let mut parts = map.splitn(2, ' ');
+            let p = parts.next().and_then(|p| p.parse::<u8>().ok());
+            let name = parts.next().and_then(|n| n.split('/').next());
+            match (p, name) {
+                (Some(p), Some(name)) if p == pt => Some(name),
+                _ => None,
+            }
+        })
 }
 
 fn session(session_id: u64, ip: IpAddr, port: u16, pts: &[u8]) -> String {
     // Written piece by piece with `Digits` rather than `write!`: every call answers or offers
     // once, and `fmt` cost several times the work of the text itself.
     let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
-    let ip = ip_string(ip);
+    // An IPv4 address is written on the stack: only IPv6 goes through `fmt` (and a String).
+    let (v4, v6);
+    let ip = match ip {
+        IpAddr::V4(a) => {
+            v4 = Digits::of_ipv4(a);
+            v4.as_str()
+        }
+        IpAddr::V6(_) => {
+            v6 = ip_string(ip);
+            v6.as_str()
+        }
+    };
     let mut s = String::with_capacity(200);
     s.push_str("v=0\r\no=linedrop ");
     s.push_str(Digits::of(session_id).as_str());
@@ -91,11 +131,11 @@ fn session(session_id: u64, ip: IpAddr, port: u16, pts: &[u8]) -> String {
         " 1 IN ",
         family,
         " ",
-        &ip,
+        ip,
         "\r\ns=linedrop\r\nc=IN ",
         family,
         " ",
-        &ip,
+        ip,
     ] {
         s.push_str(part);
     }
@@ -151,6 +191,37 @@ mod tests {
             want.push_str("a=sendrecv\r\n");
             assert_eq!(session(id, ip, port, pts), want);
         }
+    }
+
+    #[test]
+    fn lines_are_what_str_lines_gives() {
+        for text in [
+            "",
+            "\n",
+            "\r\n",
+            "a",
+            "a\n",
+            "a\r\n",
+            "a\n\n",
+            "a\r\n\r\nb",
+            "\n\nb ",
+            "v=0\r\nm=x \r\n",
+        ] {
+            let want: Vec<&str> = text.lines().map(str::trim_end).collect();
+            assert_eq!(lines(text).collect::<Vec<_>>(), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_format_we_know_wins_across_audio_streams() {
+        // A declined stream is skipped; a later stream's formats count, in order; a name
+        // is found wherever its rtpmap line is, the first one for a payload type winning.
+        let sdp = "v=0\r\nm=audio 0 RTP/AVP 0\r\nm=audio 2 RTP/AVP 97 96\r\n\
+                   a=rtpmap:96 PCMA/8000\r\na=rtpmap:97 opus/48000\r\na=rtpmap:96 PCMU/8000\r\n";
+        assert_eq!(choose_codec(sdp), Ok(96));
+        let later = "v=0\nm=audio 1 RTP/AVP 96\nm=audio 2 RTP/AVP 8\na=rtpmap:96 opus/48000\n";
+        assert_eq!(choose_codec(later), Ok(8));
+        assert!(matches!(choose_codec(""), Err(SdpError::Malformed(_))));
     }
 
     #[test]
