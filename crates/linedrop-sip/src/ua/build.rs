@@ -7,7 +7,7 @@ use super::leg::{EndReason, Leg};
 use super::peer::{Peer, Transport};
 use super::SipProvider;
 use crate::message::{
-    CSeq, Digits, HeaderName, Host, Method, NameAddr, Reason, Request, Response, StatusCode,
+    CSeq, Digits, HeaderName, Host, Method, NameAddr, Reason, Request, Response,
     Transport as ViaTransport, Uri, Via,
 };
 
@@ -81,44 +81,6 @@ impl SipProvider {
         out.push_str(t);
         out.push('>');
         out
-    }
-
-    /// A response to `req` (RFC 3261 §8.2.6), with our To tag when given and the request had
-    /// none.
-    pub(crate) fn response(&self, req: &Request, status: u16, to_tag: Option<&str>) -> Response {
-        // Invariant: every status we send is a valid three-digit code from this module.
-        let code = StatusCode::new(status).unwrap_or(StatusCode::SERVER_INTERNAL_ERROR);
-        let mut resp = Response::for_request(req, code);
-        let Some(tag) = to_tag.filter(|_| status != 100) else {
-            return resp;
-        };
-        let h = req.headers();
-        let to = match h.with_to(|to| (to.tag().is_some(), to.params.contains("tag"))) {
-            // RFC 3261 §8.2.6.2: the request's To with our tag added. Without any `tag`
-            // parameter that is the request's own text and `;tag=`, which costs no
-            // re-serialisation of the address (and keeps it exactly as the peer wrote it).
-            Ok((false, false)) => h.single(HeaderName::To).ok().map(|raw| {
-                let raw = raw.trim_matches([' ', '\t']);
-                let mut text = String::with_capacity(raw.len() + 5 + tag.len());
-                text.push_str(raw);
-                text.push_str(";tag=");
-                text.push_str(tag);
-                text
-            }),
-            Ok((false, true)) => h.with_to(|to| to_with_tag(to, tag)).ok().flatten(),
-            Ok((true, _)) | Err(_) => None,
-        };
-        if let Some(to) = to {
-            resp.headers_mut().set_str(HeaderName::To, &to);
-            // A response that creates a dialog copies the Record-Route (RFC 3261
-            // §12.1.1), so the caller learns the same route set.
-            if req.method() == &Method::Invite && (101..300).contains(&status) {
-                for rr in req.headers().get_all(HeaderName::RecordRoute) {
-                    resp.headers_mut().push_str(HeaderName::RecordRoute, rr);
-                }
-            }
-        }
-        resp
     }
 
     /// A request inside `leg`'s dialog (RFC 3261 §12.2.1.1). ACK reuses the INVITE's CSeq
@@ -214,7 +176,7 @@ impl SipProvider {
 }
 
 /// The To of an answer: the request's To with our `tag`, or `None` if it has a tag already.
-fn to_with_tag(to: &NameAddr, tag: &str) -> Option<String> {
+pub(crate) fn to_with_tag(to: &NameAddr, tag: &str) -> Option<String> {
     if to.tag().is_some() {
         return None;
     }
@@ -265,10 +227,7 @@ mod tests {
 
     #[test]
     fn a_response_carries_the_requests_to_with_our_tag() {
-        let ua = SipProvider::new(
-            crate::ua::SipConfig::new("127.0.0.1:5060".parse().unwrap()),
-            linedrop_core::CallIds::default(),
-        );
+        use crate::ua::reply::Reply;
         let tagged = |to: &str| -> String {
             let text = format!(
                 "INVITE sip:bob@127.0.0.1 SIP/2.0\r\n\
@@ -281,7 +240,12 @@ mod tests {
             else {
                 panic!("a valid request: {text}");
             };
-            let resp = ua.response(&req, 180, Some("t1"));
+            let from = Peer::udp("127.0.0.2:5060".parse().expect("literal"));
+            let bytes = Reply::new(&req, 180, Some("t1"), from, 0).finish(&[]);
+            let Ok(crate::message::Message::Response(resp)) = crate::message::parse_message(&bytes)
+            else {
+                panic!("a valid response");
+            };
             resp.headers()
                 .single(HeaderName::To)
                 .expect("one To")

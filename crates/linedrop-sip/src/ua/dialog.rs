@@ -10,7 +10,8 @@ use super::dialog_key::lookup;
 use super::ending::read_reason;
 use super::leg::{EndReason, Phase};
 use super::peer::Peer;
-use super::receive::{stamp_via, user_of};
+use super::receive::user_of;
+use super::reply::Reply;
 use super::{MethodKey, Purpose, SipProvider, Tsx};
 use crate::message::{HeaderName, Method, Request};
 use crate::transaction::InviteServer;
@@ -153,20 +154,25 @@ impl SipProvider {
         let Some(leg) = self.legs.get(&call) else {
             return;
         };
-        let mut resp = self.response(&req, status, None);
+        let body = match status {
+            200 => leg.local_sdp.as_deref().unwrap_or_default().as_bytes(),
+            _ => &[],
+        };
+        let mut resp = Reply::new(&req, status, None, from, body.len());
         for (name, value) in extra {
-            resp.headers_mut().push(name, value);
+            resp.header(name, &value);
         }
         if status == 200 {
             let user = user_of(&leg.local_uri);
-            let h = resp.headers_mut();
-            h.push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
-            h.push(HeaderName::ContentType, "application/sdp");
-            resp.set_body(leg.local_sdp.clone().unwrap_or_default().into_bytes());
+            resp.header(
+                HeaderName::Contact,
+                &self.contact(&user, leg.peer.transport),
+            )
+            .header(HeaderName::ContentType, "application/sdp");
         }
-        stamp_via(&mut resp, &req, from);
+        let bytes = resp.finish(body);
         let mut tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
-        tsx.respond(now.instant, status, resp.to_bytes().into());
+        tsx.respond(now.instant, status, bytes.into());
         let target = req.headers().first_contact_uri();
         let key = (Arc::clone(branch), MethodKey::ServerInvite);
         let owner = (status == 200).then_some(call);
@@ -203,15 +209,15 @@ impl SipProvider {
                 Err(min) => (422, vec![(HeaderName::MinSe, min.as_secs().to_string())]),
             }
         };
-        let mut resp = self.response(&req, status, None);
+        let mut resp = Reply::new(&req, status, None, from, 0);
         for (name, value) in extra {
-            resp.headers_mut().push(name, value);
+            resp.header(name, &value);
         }
         if status == 200 {
             if let Some(leg) = self.legs.get(&call) {
                 let user = user_of(&leg.local_uri);
                 let contact = self.contact(&user, leg.peer.transport);
-                resp.headers_mut().push(HeaderName::Contact, contact);
+                resp.header(HeaderName::Contact, &contact);
             }
         }
         self.send_reply(now, from, branch, &req, status, resp);

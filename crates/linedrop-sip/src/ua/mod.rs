@@ -38,6 +38,7 @@ mod leg;
 mod negotiate;
 mod peer;
 mod receive;
+mod reply;
 mod rng;
 mod server;
 mod session;

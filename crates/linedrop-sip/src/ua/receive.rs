@@ -7,13 +7,14 @@ use linedrop_core::Now;
 use super::build::ALLOW;
 use super::dialog_key::lookup;
 use super::peer::Peer;
+use super::reply::Reply;
 use super::{MethodKey, Purpose, SipProvider, Tsx};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::message::{
-    ip_string, parse_message_with, salvage_request_parts, Digits, HeaderName, Host, Message,
-    Method, ParseConfig, ParseError, Request, Response,
+    ip_string, parse_message_with, salvage_request_parts, Digits, HeaderName, Headers, Host,
+    Message, Method, ParseConfig, ParseError, Request, Response,
 };
 use crate::transaction::{InviteServer, NonInviteServer};
 
@@ -37,9 +38,14 @@ impl SipProvider {
     /// A message that does not parse: a request that still shows where to answer gets
     /// 400 (naming the fault), 505 or 513, statelessly; anything else is dropped and counted.
     fn on_malformed(&mut self, from: Peer, bytes: &[u8], err: &ParseError) {
-        let answer = salvage_request_parts(bytes)
-            .zip(err.response_hint())
-            .map(|(parts, (status, reason))| parts.response(status, &reason));
+        let answer = salvage_request_parts(bytes).zip(err.response_hint()).map(
+            |(parts, (status, reason))| {
+                // §18.2.1 holds for every request received, one we cannot parse included.
+                let mut resp = parts.response(status, &reason);
+                stamp_via(&mut resp, from);
+                resp
+            },
+        );
         match answer {
             Some(resp) => {
                 self.stats.malformed_answered += 1;
@@ -163,7 +169,7 @@ impl SipProvider {
         status: u16,
         to_tag: Option<&str>,
     ) {
-        let resp = self.response(req, status, to_tag);
+        let resp = Reply::new(req, status, to_tag, from, 0);
         self.send_reply(now, from, branch, req, status, resp);
     }
 
@@ -176,9 +182,9 @@ impl SipProvider {
         status: u16,
         extra: Option<(HeaderName, String)>,
     ) {
-        let mut resp = self.response(req, status, None);
+        let mut resp = Reply::new(req, status, None, from, 0);
         if let Some((name, value)) = extra {
-            resp.headers_mut().push(name, value);
+            resp.header(name, &value);
         }
         self.send_reply(now, from, branch, req, status, resp);
     }
@@ -190,18 +196,16 @@ impl SipProvider {
         branch: &Arc<str>,
         req: &Request,
         status: u16,
-        mut resp: Response,
+        mut resp: Reply,
     ) {
         if status == 405 || (status == 200 && req.method() == &Method::Options) {
-            resp.headers_mut().push(HeaderName::Allow, ALLOW);
+            resp.header(HeaderName::Allow, ALLOW);
         }
         if req.method() == &Method::Options && status == 200 {
-            resp.headers_mut()
-                .push(HeaderName::Accept, "application/sdp");
+            resp.header(HeaderName::Accept, "application/sdp");
         }
-        stamp_via(&mut resp, req, from);
         let mut tsx = NonInviteServer::new(self.tsx_timers(), from.transport.is_reliable());
-        tsx.respond(now.instant, status, resp.to_bytes().into());
+        tsx.respond(now.instant, status, resp.finish(&[]).into());
         let key = (Arc::clone(branch), MethodKey::server(req.method()));
         self.add_tsx(
             now.instant,
@@ -225,13 +229,12 @@ impl SipProvider {
         extra: Option<(HeaderName, String)>,
     ) {
         let tag = self.ids.tag();
-        let mut resp = self.response(req, status, Some(&tag));
+        let mut resp = Reply::new(req, status, Some(&tag), from, 0);
         if let Some((name, value)) = extra {
-            resp.headers_mut().push(name, value);
+            resp.header(name, &value);
         }
-        stamp_via(&mut resp, req, from);
         let mut tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
-        tsx.respond(now.instant, status, resp.to_bytes().into());
+        tsx.respond(now.instant, status, resp.finish(&[]).into());
         let key = (Arc::clone(branch), MethodKey::ServerInvite);
         self.add_tsx(
             now.instant,
@@ -286,11 +289,12 @@ fn unsupported_required(req: &Request) -> Vec<String> {
         .collect()
 }
 
-/// RFC 3261 §18.2.1 and RFC 3581: say in the top Via where the request really came from,
-/// so the answer (and any proxy) can reach it.
-pub(crate) fn stamp_via(resp: &mut Response, req: &Request, from: Peer) {
+/// RFC 3261 §18.2.1 and RFC 3581: the top Via of our answer to a request with headers `h`,
+/// saying where the request really came from so that the answer (and any proxy) can reach
+/// it; `None` when the request's own says it already (or cannot be read).
+pub(crate) fn stamped_via(h: &Headers, from: Peer) -> Option<String> {
     let src = from.addr;
-    let stamped = req.headers().with_top_via(|via| {
+    let stamped = h.with_top_via(|via| {
         let rport = via.rport().is_some();
         if !rport && host_is(&via.host, src.ip()) {
             return None;
@@ -303,7 +307,13 @@ pub(crate) fn stamp_via(resp: &mut Response, req: &Request, from: Peer) {
             via.to_string_with(&[("received", &received)])
         })
     });
-    if let Ok(Some(via)) = stamped {
+    stamped.ok().flatten()
+}
+
+/// [`stamped_via`] applied to a response built as a copy of its request's Via lines (the
+/// answer to a malformed request): the stamped value replaces the first Via line.
+fn stamp_via(resp: &mut Response, from: Peer) {
+    if let Some(via) = stamped_via(resp.headers(), from) {
         let h = resp.headers_mut();
         h.remove_first(HeaderName::Via);
         h.push_front_str(HeaderName::Via, &via);
@@ -329,4 +339,34 @@ pub(crate) fn user_of(uri: &str) -> String {
             .and_then(|u| u.as_sip().and_then(|s| s.user.clone()))
     })
     .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Instant, SystemTime};
+
+    use linedrop_core::{CallIds, Now};
+
+    use super::super::{Peer, SipConfig, SipProvider};
+
+    #[test]
+    fn the_answer_to_a_malformed_request_says_where_it_came_from() {
+        #[allow(clippy::disallowed_methods)]
+        let now = Now::new(Instant::now(), SystemTime::now());
+        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+        let mut ua = SipProvider::new(cfg, CallIds::default());
+        let bad = "INVITE sip:bob@127.0.0.1 SIP/2.0\r\n\
+                   Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKm\r\n\
+                   From: <sip:alice@10.0.0.1>;tag=far\r\nTo: <sip:bob@127.0.0.1>\r\n\
+                   Call-ID: m@h\r\nCSeq: x INVITE\r\nContent-Length: 0\r\n\r\n";
+        let from = Peer::udp("127.0.0.2:5070".parse().unwrap());
+        ua.handle_message(now, from, bad.as_bytes());
+        let sent = ua.poll_transmit().expect("a 400");
+        let text = String::from_utf8_lossy(&sent.bytes).into_owned();
+        assert!(text.starts_with("SIP/2.0 400"), "{text}");
+        assert!(
+            text.contains("Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKm;received=127.0.0.2\r\n"),
+            "{text}"
+        );
+    }
 }

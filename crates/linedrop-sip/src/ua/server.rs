@@ -10,9 +10,10 @@ use super::dialog_key::{lookup, DialogKey};
 use super::ending::read_reason;
 use super::leg::{Leg, Phase};
 use super::peer::Peer;
-use super::receive::{stamp_via, user_of};
+use super::receive::user_of;
+use super::reply::Reply;
 use super::{MethodKey, Purpose, SipProvider, Tsx};
-use crate::message::{HeaderName, Request, Response};
+use crate::message::{Digits, HeaderName, Request};
 use crate::sdp;
 use crate::transaction::{InviteServer, Machine, TsxState, Verdict};
 
@@ -197,10 +198,9 @@ impl SipProvider {
                 self.send_provisional(now, call, 180);
                 continue;
             }
-            let mut trying = self.response(invite, 100, None);
-            stamp_via(&mut trying, invite, leg.peer);
+            let trying = Reply::new(invite, 100, None, leg.peer, 0).finish(&[]);
             if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&tsx_id).map(|e| &mut e.tsx) {
-                t.respond(now.instant, 100, trying.to_bytes().into());
+                t.respond(now.instant, 100, trying.into());
             }
             self.sync_tsx(now.instant, tsx_id);
         }
@@ -214,11 +214,14 @@ impl SipProvider {
         let (Phase::Offered, Some(invite)) = (leg.phase, &leg.invite) else {
             return;
         };
-        let mut resp = self.response(invite, status, Some(&leg.local_tag));
+        let mut resp = Reply::new(invite, status, Some(&leg.local_tag), leg.peer, 0);
         let user = user_of(&leg.local_uri);
-        resp.headers_mut()
-            .push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
-        self.respond_invite(now, call, status, resp);
+        resp.header(
+            HeaderName::Contact,
+            &self.contact(&user, leg.peer.transport),
+        );
+        let bytes = resp.finish(&[]);
+        self.respond_invite(now, call, status, bytes);
     }
 
     /// Answers an offered call with 200 and our SDP; `Connected` follows the ACK.
@@ -229,22 +232,25 @@ impl SipProvider {
         let (Phase::Offered, Some(invite)) = (leg.phase, &leg.invite) else {
             return;
         };
-        let mut resp = self.response(invite, 200, Some(&leg.local_tag));
+        let body = leg.local_sdp.as_deref().unwrap_or_default().as_bytes();
+        let mut resp = Reply::new(invite, 200, Some(&leg.local_tag), leg.peer, body.len());
         let user = user_of(&leg.local_uri);
-        let h = resp.headers_mut();
-        h.push(HeaderName::Contact, self.contact(&user, leg.peer.transport));
-        h.push(HeaderName::Allow, ALLOW);
-        h.push(HeaderName::ContentType, "application/sdp");
+        resp.header(
+            HeaderName::Contact,
+            &self.contact(&user, leg.peer.transport),
+        )
+        .header(HeaderName::Allow, ALLOW)
+        .header(HeaderName::ContentType, "application/sdp");
         if let Some(s) = &leg.timers.session {
             for (name, value) in super::negotiate::uas_headers(s, invite) {
-                h.push(name, value);
+                resp.header(name, &value);
             }
         }
-        resp.set_body(leg.local_sdp.clone().unwrap_or_default().into_bytes());
+        let bytes = resp.finish(body);
         if let Some(leg) = self.legs.get_mut(&call) {
             leg.phase = Phase::Accepting;
         }
-        self.respond_invite(now, call, 200, resp);
+        self.respond_invite(now, call, 200, bytes);
     }
 
     /// Ends an offered call with a final error response.
@@ -259,32 +265,37 @@ impl SipProvider {
         let reason = leg.end.as_ref().and_then(super::build::reason_header);
         let leg = &self.legs[&call];
         let Some(invite) = &leg.invite else { return };
-        let mut resp = self.response(invite, status, Some(&leg.local_tag));
+        let mut resp = Reply::new(invite, status, Some(&leg.local_tag), leg.peer, 0);
         if let Some(reason) = reason {
             // RFC 6432: a Reason header in a response says why, for the record.
-            resp.headers_mut().push(HeaderName::Reason, reason);
+            resp.header(HeaderName::Reason, &reason.to_string());
         }
         if status == 503 {
             // We are unavailable (shutting down, overloaded): tell the caller when to retry
             // rather than let it mark us dead (RFC 3261 §21.5.4).
-            resp.headers_mut()
-                .push(HeaderName::RetryAfter, RETRY_AFTER_S);
+            resp.header(
+                HeaderName::RetryAfter,
+                Digits::of(u64::from(RETRY_AFTER_S)).as_str(),
+            );
         }
-        self.respond_invite(now, call, status, resp);
+        let bytes = resp.finish(&[]);
+        self.respond_invite(now, call, status, bytes);
     }
 
-    fn respond_invite(&mut self, now: Now, call: CallId, status: u16, mut resp: Response) {
+    /// Sends `bytes`, our response to the call's INVITE, through its transaction.
+    fn respond_invite(&mut self, now: Now, call: CallId, status: u16, bytes: Vec<u8>) {
         let Some(leg) = self.legs.get_mut(&call) else {
             return;
         };
-        let Some(invite) = &leg.invite else { return };
-        stamp_via(&mut resp, invite, leg.peer);
+        if leg.invite.is_none() {
+            return;
+        }
         if status >= 200 {
             leg.drop_invite();
         }
         let Some(id) = leg.invite_tsx else { return };
         if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
-            t.respond(now.instant, status, resp.to_bytes().into());
+            t.respond(now.instant, status, bytes.into());
         }
         self.sync_tsx(now.instant, id);
     }
