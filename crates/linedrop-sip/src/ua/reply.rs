@@ -82,7 +82,7 @@ impl Reply {
     pub(crate) fn header(&mut self, name: HeaderName, value: &str) -> &mut Self {
         self.out.extend_from_slice(name.as_str().as_bytes());
         self.out.extend_from_slice(b": ");
-        if has_cr_or_lf(value) {
+        if has_cr_or_lf(value.as_bytes()) {
             let clean = value.replace(['\r', '\n'], " ");
             self.out.extend_from_slice(clean.trim().as_bytes());
         } else {
@@ -107,12 +107,26 @@ impl Reply {
     }
 }
 
-/// Whether `value` holds a CR or an LF. Without an early exit, so that the compiler tests
-/// many bytes at once: nearly every value is clean, and is read to its end either way.
-fn has_cr_or_lf(value: &str) -> bool {
-    value
-        .bytes()
-        .fold(false, |found, b| found | (b == b'\r') | (b == b'\n'))
+/// Whether `value` holds a CR or an LF. Nearly every value is clean and is read to its end,
+/// so eight bytes are tested at once for a byte below 0x0E (CR, LF, but also HTAB and other
+/// controls), and only a word with one is looked at byte by byte: a loop over the bytes cost
+/// more than writing them. (The codec's own `find_cr_or_lf` does the same, privately.)
+fn has_cr_or_lf(value: &[u8]) -> bool {
+    const LOW: u64 = u64::from_ne_bytes([0x0E; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let is_cr_or_lf = |b: &u8| *b == b'\r' || *b == b'\n';
+    let mut chunks = value.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_ne_bytes(word);
+        // Some byte is below 0x0E (exact for a bound up to 0x80: Hacker's Delight's
+        // "has less than").
+        if w.wrapping_sub(LOW) & !w & HIGH != 0 && chunk.iter().any(is_cr_or_lf) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(is_cr_or_lf)
 }
 
 /// `value.trim()`, called only when an end of `value` may be whitespace (a space, a control
@@ -211,9 +225,31 @@ mod tests {
             "\x0ba",
             "a\n",
             "0123456789abcdef0123456789abcdef\r",
+            "0123456\n89abcdef",
+            "01234567\t9abcdef",
+            "\x0d\x0a\x0d\x0a\x0d\x0a\x0d\x0a",
+            "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x0a",
         ] {
             assert_eq!(trim(v), v.trim(), "{v:?}");
-            assert_eq!(has_cr_or_lf(v), v.contains(['\r', '\n']), "{v:?}");
+            assert_eq!(
+                has_cr_or_lf(v.as_bytes()),
+                v.contains(['\r', '\n']),
+                "{v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_byte_anywhere_in_a_word_is_told_apart() {
+        for fill in [b'a', 0x00, 0x0d, 0x7f, 0x80, 0xc3, 0xff] {
+            for pos in 0..17 {
+                for b in 0..=255u8 {
+                    let mut buf = [fill; 17];
+                    buf[pos] = b;
+                    let want = buf.iter().any(|&x| x == b'\r' || x == b'\n');
+                    assert_eq!(has_cr_or_lf(&buf), want, "{buf:?}");
+                }
+            }
         }
     }
 
