@@ -58,6 +58,14 @@ impl SipProvider {
 
     /// Our Contact for `user` on `transport`.
     pub(crate) fn contact(&self, user: &str, transport: Transport) -> String {
+        let mut out = Vec::with_capacity(user.len() + 64);
+        self.write_contact(&mut out, user, transport);
+        // Invariant: written from `str`s only.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// [`SipProvider::contact`] appended to `out`.
+    pub(crate) fn write_contact(&self, out: &mut Vec<u8>, user: &str, transport: Transport) {
         let addr = self.local_addr(transport);
         let host = host_of(addr.ip());
         let t = if transport == Transport::Tcp {
@@ -66,21 +74,29 @@ impl SipProvider {
             ""
         };
         // Built by hand: this runs for every answer, and `format!` costs more than the text.
-        let mut out = String::with_capacity(user.len() + 64);
-        out.push_str("<sip:");
+        out.extend_from_slice(b"<sip:");
         if !user.is_empty() {
-            out.push_str(user);
-            out.push('@');
+            out.extend_from_slice(user.as_bytes());
+            out.push(b'@');
         }
         match host {
-            Host::Ipv4(a) => out.push_str(Digits::of_ipv4(a).as_str()),
-            other => out.push_str(&other.to_string()),
+            Host::Ipv4(a) => out.extend_from_slice(Digits::of_ipv4(a).as_str().as_bytes()),
+            other => out.extend_from_slice(other.to_string().as_bytes()),
         }
-        out.push(':');
-        out.push_str(Digits::of(u64::from(addr.port())).as_str());
-        out.push_str(t);
-        out.push('>');
-        out
+        out.push(b':');
+        out.extend_from_slice(Digits::of(u64::from(addr.port())).as_str().as_bytes());
+        out.extend_from_slice(t.as_bytes());
+        out.push(b'>');
+    }
+
+    /// Our Contact in `leg`'s dialog (for the user of its local URI), appended to `out`: the
+    /// user is read in place, not copied out.
+    pub(crate) fn write_leg_contact(&self, out: &mut Vec<u8>, leg: &Leg) {
+        crate::message::Uri::parse_with(&leg.local_uri, |u| {
+            let user = u.as_ref().ok().and_then(|u| u.as_sip());
+            let user = user.and_then(|s| s.user.as_deref()).unwrap_or_default();
+            self.write_contact(out, user, leg.peer.transport);
+        });
     }
 
     /// A request inside `leg`'s dialog (RFC 3261 §12.2.1.1). ACK reuses the INVITE's CSeq

@@ -10,7 +10,6 @@ use super::dialog_key::lookup;
 use super::ending::read_reason;
 use super::leg::{EndReason, Phase};
 use super::peer::Peer;
-use super::receive::user_of;
 use super::reply::Reply;
 use super::{MethodKey, Purpose, SipProvider, Tsx};
 use crate::message::{HeaderName, Method, Request};
@@ -163,12 +162,8 @@ impl SipProvider {
             resp.header(name, &value);
         }
         if status == 200 {
-            let user = user_of(&leg.local_uri);
-            resp.header(
-                HeaderName::Contact,
-                &self.contact(&user, leg.peer.transport),
-            )
-            .header(HeaderName::ContentType, "application/sdp");
+            resp.contact(self, leg)
+                .header(HeaderName::ContentType, "application/sdp");
         }
         let bytes = resp.finish(body);
         let mut tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
@@ -215,9 +210,7 @@ impl SipProvider {
         }
         if status == 200 {
             if let Some(leg) = self.legs.get(&call) {
-                let user = user_of(&leg.local_uri);
-                let contact = self.contact(&user, leg.peer.transport);
-                resp.header(HeaderName::Contact, &contact);
+                resp.contact(self, leg);
             }
         }
         self.send_reply(now, from, branch, &req, status, resp);

@@ -8,9 +8,13 @@
 //! RFC 3581), From, To (with our tag), Call-ID and CSeq, as received; Content-Length; the
 //! Record-Route of a dialog-creating response; then the headers the caller adds and the body.
 
+use std::borrow::Cow;
+
 use super::build::to_with_tag;
+use super::leg::Leg;
 use super::peer::Peer;
 use super::receive::stamped_via;
+use super::SipProvider;
 use crate::message::{Digits, HeaderName, Method, Request, StatusCode};
 
 /// A response being written. See the module docs.
@@ -55,11 +59,23 @@ impl Reply {
         reply.copy(req, HeaderName::From);
         let to = to_tag
             .filter(|_| status != 100)
-            .and_then(|tag| to_with_our_tag(req, tag));
+            .and_then(|tag| Some((tag_to(req)?, tag)));
         match &to {
             // §8.2.6.2: the request's To with our tag, once, where the first To stood.
-            Some(to) => {
-                reply.header(HeaderName::To, to);
+            // Without any `tag` parameter that is the request's own text and `;tag=`,
+            // which costs no re-serialisation of the address (and keeps it exactly as the
+            // peer wrote it).
+            Some((TagTo::Append(raw), tag)) => {
+                let raw = raw.trim_matches([' ', '\t']).trim_start();
+                reply.out.extend_from_slice(b"To: ");
+                reply.out.extend_from_slice(raw.as_bytes());
+                reply.out.extend_from_slice(b";tag=");
+                reply.out.extend_from_slice(tag.as_bytes());
+                reply.out.extend_from_slice(b"\r\n");
+            }
+            Some((TagTo::Replace, tag)) => {
+                let text = h.with_to(|to| to_with_tag(to, tag)).ok().flatten();
+                reply.header(HeaderName::To, text.as_deref().unwrap_or_default());
             }
             None => reply.copy(req, HeaderName::To),
         }
@@ -87,6 +103,23 @@ impl Reply {
             self.out.extend_from_slice(clean.trim().as_bytes());
         } else {
             self.out.extend_from_slice(trim(value).as_bytes());
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// Adds our Contact in `leg`'s dialog ([`SipProvider::write_leg_contact`]), with CR and
+    /// LF written as spaces, as [`Reply::header`] does (a user part may hold escaped ones).
+    pub(crate) fn contact(&mut self, ua: &SipProvider, leg: &Leg) -> &mut Self {
+        self.out.extend_from_slice(b"Contact: ");
+        let start = self.out.len();
+        ua.write_leg_contact(&mut self.out, leg);
+        if let Some(value) = self.out.get_mut(start..) {
+            if has_cr_or_lf(value) {
+                for b in value.iter_mut().filter(|b| **b == b'\r' || **b == b'\n') {
+                    *b = b' ';
+                }
+            }
         }
         self.out.extend_from_slice(b"\r\n");
         self
@@ -141,22 +174,20 @@ fn trim(value: &str) -> &str {
     }
 }
 
-/// The To of an answer carrying our `tag`, or `None` if the request's To has a tag already.
-fn to_with_our_tag(req: &Request, tag: &str) -> Option<String> {
+/// How our tag goes into the request's To.
+enum TagTo<'r> {
+    /// After the request's To text (unfolded), which has no `tag` parameter at all.
+    Append(Cow<'r, str>),
+    /// In place of an empty `tag` parameter.
+    Replace,
+}
+
+/// How our tag goes into `req`'s To, or `None` if it has a tag already.
+fn tag_to(req: &Request) -> Option<TagTo<'_>> {
     let h = req.headers();
     match h.with_to(|to| (to.tag().is_some(), to.params.contains("tag"))) {
-        // Without any `tag` parameter that is the request's own text and `;tag=`, which
-        // costs no re-serialisation of the address (and keeps it exactly as the peer
-        // wrote it).
-        Ok((false, false)) => h.single(HeaderName::To).ok().map(|raw| {
-            let raw = raw.trim_matches([' ', '\t']);
-            let mut text = String::with_capacity(raw.len() + 5 + tag.len());
-            text.push_str(raw);
-            text.push_str(";tag=");
-            text.push_str(tag);
-            text
-        }),
-        Ok((false, true)) => h.with_to(|to| to_with_tag(to, tag)).ok().flatten(),
+        Ok((false, false)) => h.single(HeaderName::To).ok().map(TagTo::Append),
+        Ok((false, true)) => Some(TagTo::Replace),
         Ok((true, _)) | Err(_) => None,
     }
 }
@@ -187,7 +218,7 @@ mod tests {
         let mut resp = Response::for_request(req, code);
         if let Some(to) = tag
             .filter(|_| status != 100)
-            .and_then(|t| to_with_our_tag(req, t))
+            .and_then(|t| old_to_with_tag(req, t))
         {
             resp.headers_mut().set_str(HeaderName::To, &to);
             if req.method() == &Method::Invite && (101..300).contains(&status) {
@@ -207,6 +238,19 @@ mod tests {
             resp.headers_mut().push_front_str(HeaderName::Via, &via);
         }
         resp.to_bytes()
+    }
+
+    /// The To with our tag as the user agent built it before `Reply`.
+    fn old_to_with_tag(req: &Request, tag: &str) -> Option<String> {
+        let h = req.headers();
+        match h.with_to(|to| (to.tag().is_some(), to.params.contains("tag"))) {
+            Ok((false, false)) => h.single(HeaderName::To).ok().map(|raw| {
+                let raw = raw.trim_matches([' ', '\t']);
+                format!("{raw};tag={tag}")
+            }),
+            Ok((false, true)) => h.with_to(|to| to_with_tag(to, tag)).ok().flatten(),
+            Ok((true, _)) | Err(_) => None,
+        }
     }
 
     #[test]

@@ -10,7 +10,6 @@ use super::dialog_key::{lookup, DialogKey};
 use super::ending::read_reason;
 use super::leg::{Leg, Phase};
 use super::peer::Peer;
-use super::receive::user_of;
 use super::reply::Reply;
 use super::{MethodKey, Purpose, SipProvider, Tsx};
 use crate::message::{Digits, HeaderName, Request};
@@ -215,11 +214,7 @@ impl SipProvider {
             return;
         };
         let mut resp = Reply::new(invite, status, Some(&leg.local_tag), leg.peer, 0);
-        let user = user_of(&leg.local_uri);
-        resp.header(
-            HeaderName::Contact,
-            &self.contact(&user, leg.peer.transport),
-        );
+        resp.contact(self, leg);
         let bytes = resp.finish(&[]);
         self.respond_invite(now, call, status, bytes);
     }
@@ -234,13 +229,9 @@ impl SipProvider {
         };
         let body = leg.local_sdp.as_deref().unwrap_or_default().as_bytes();
         let mut resp = Reply::new(invite, 200, Some(&leg.local_tag), leg.peer, body.len());
-        let user = user_of(&leg.local_uri);
-        resp.header(
-            HeaderName::Contact,
-            &self.contact(&user, leg.peer.transport),
-        )
-        .header(HeaderName::Allow, ALLOW)
-        .header(HeaderName::ContentType, "application/sdp");
+        resp.contact(self, leg)
+            .header(HeaderName::Allow, ALLOW)
+            .header(HeaderName::ContentType, "application/sdp");
         if let Some(s) = &leg.timers.session {
             for (name, value) in super::negotiate::uas_headers(s, invite) {
                 resp.header(name, &value);
@@ -606,6 +597,42 @@ mod tests {
             engine.pump(now);
             let got = statuses(engine.provider_mut());
             assert_eq!(got, want, "{unattended:?}, auto_ringing {auto_ringing}");
+        }
+    }
+
+    #[test]
+    fn the_answers_contact_names_the_user_the_caller_called() {
+        let now = test_now();
+        let mut ua = ua_with(|_| {});
+        let far = Peer::udp(FAR.parse().unwrap());
+        // The To user is ours to answer as, escapes kept as written (an escaped line break
+        // stays escaped on the wire).
+        for (n, (to, want)) in [
+            (
+                "<sip:bob@127.0.0.1>",
+                "Contact: <sip:bob@127.0.0.1:5060>\r\n",
+            ),
+            (
+                "<sip:b%0D%0Ax@127.0.0.1>",
+                "Contact: <sip:b%0D%0Ax@127.0.0.1:5060>\r\n",
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let invite = request("INVITE", &format!("z9hG4bKc{n}"), "", 1, "")
+                .replace("To: <sip:bob@127.0.0.1>", &format!("To: {to}"))
+                .replace("keep-small@", &format!("contact-{n}@"));
+            ua.handle_message(now, far, invite.as_bytes());
+            let Some(ProviderEvent::Incoming { call, .. }) = ua.poll_event() else {
+                panic!("the INVITE is offered");
+            };
+            ua.answer(now, call);
+            let ok = std::iter::from_fn(|| ua.poll_transmit())
+                .map(|t| String::from_utf8_lossy(&t.bytes).into_owned())
+                .find(|t| t.starts_with("SIP/2.0 200"))
+                .expect("a 200");
+            assert!(ok.contains(want), "{ok}");
         }
     }
 
