@@ -2,10 +2,9 @@
 //! engine task), records to the store's writer thread (which logs each call's end once its
 //! record is durable).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use linedrop_core::{AppEvent, AppId, LineId, RecordUpdate};
+use linedrop_core::{AppEvent, AppId, IdMap, LineId, RecordUpdate};
 use linedrop_sip::driver::Outputs;
 use linedrop_store::RecordWriter;
 
@@ -19,8 +18,9 @@ pub struct Sink {
     pub hub: Arc<Hub>,
     /// The record writer.
     pub writer: Arc<RecordWriter>,
-    /// Line addresses, for records.
-    pub line_addresses: HashMap<LineId, String>,
+    /// Line addresses, for records. By [`IdMap`]: a line id is ours, and SipHash cost more
+    /// than the rest of the lookup, twice a call.
+    pub line_addresses: IdMap<LineId, String>,
     /// Names for JSON.
     pub names: Arc<dyn Names + Send + Sync>,
 }
