@@ -149,25 +149,46 @@ macro_rules! machine {
 use machine;
 
 /// Queue and timer plumbing every machine shares.
+///
+/// Nearly every input makes one output (a response to send, a request to resend), drained
+/// at once: that one is kept inline, and only a second output waiting with it takes a
+/// buffer. A queue that allocated for every first output cost two allocations a call.
 #[derive(Debug, Default)]
-pub(crate) struct Outbox {
-    out: std::collections::VecDeque<TsxOutput>,
+pub(crate) enum Outbox {
+    /// Nothing to say: most of a transaction's life (64·T1 after its call).
+    #[default]
+    Empty,
+    /// One output.
+    One(TsxOutput),
+    /// Several, oldest first. Never empty: the last pop goes back to `Empty` and frees it.
+    Many(std::collections::VecDeque<TsxOutput>),
 }
 
 impl Outbox {
     fn push(&mut self, o: TsxOutput) {
-        self.out.push_back(o);
+        match std::mem::take(self) {
+            Outbox::Empty => *self = Outbox::One(o),
+            Outbox::One(first) => *self = Outbox::Many([first, o].into()),
+            Outbox::Many(mut all) => {
+                all.push_back(o);
+                *self = Outbox::Many(all);
+            }
+        }
     }
 
-    /// The next output. The queue's buffer is freed once drained: a transaction spends
-    /// most of its life (64·T1 after its call) with nothing to say, and a kept buffer
-    /// would cost more than the few allocations of its busy moments.
+    /// The next output, oldest first.
     fn pop(&mut self) -> Option<TsxOutput> {
-        let o = self.out.pop_front();
-        if self.out.is_empty() && self.out.capacity() > 0 {
-            self.out = std::collections::VecDeque::new();
+        match std::mem::take(self) {
+            Outbox::Empty => None,
+            Outbox::One(o) => Some(o),
+            Outbox::Many(mut all) => {
+                let o = all.pop_front();
+                if !all.is_empty() {
+                    *self = Outbox::Many(all);
+                }
+                o
+            }
         }
-        o
     }
 }
 
@@ -200,10 +221,38 @@ pub(crate) mod tests {
     fn a_drained_outbox_keeps_no_buffer() {
         let mut out = Outbox::default();
         out.push(TsxOutput::Transmit(wire("a")));
+        assert!(matches!(out, Outbox::One(_)), "one output takes no buffer");
         out.push(TsxOutput::Terminated);
         assert_eq!(out.pop(), Some(TsxOutput::Transmit(wire("a"))));
-        assert!(out.out.capacity() > 0, "not drained yet");
+        assert!(matches!(out, Outbox::Many(_)), "not drained yet");
         assert_eq!(drain(&mut out), vec![TsxOutput::Terminated]);
-        assert_eq!(out.out.capacity(), 0);
+        assert!(matches!(out, Outbox::Empty));
+    }
+
+    #[test]
+    fn outputs_come_out_in_the_order_they_went_in() {
+        let mut out = Outbox::default();
+        let mut want = Vec::new();
+        for round in 0..4 {
+            // Interleaved: pushes onto one output, onto several, and onto an empty box.
+            for i in 0..round {
+                let o = TsxOutput::Transmit(wire(&format!("{round}.{i}")));
+                out.push(o.clone());
+                want.push(o);
+            }
+            if round % 2 == 1 {
+                assert_eq!(out.pop(), Some(want.remove(0)));
+            }
+        }
+        assert_eq!(drain(&mut out), want);
+        assert_eq!(out.pop(), None);
+    }
+
+    #[test]
+    fn an_outbox_is_no_bigger_than_the_queue_it_replaced() {
+        assert!(
+            std::mem::size_of::<Outbox>()
+                <= std::mem::size_of::<std::collections::VecDeque<TsxOutput>>()
+        );
     }
 }
