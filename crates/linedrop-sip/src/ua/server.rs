@@ -60,7 +60,7 @@ impl SipProvider {
         // keeps is copied out.
         let (Ok((remote_tag, from_uri)), Ok(local_uri), Ok(call_id), Ok(cseq)) = (
             h.with_from(|f| (f.tag().map(str::to_owned), f.uri.clone())),
-            h.with_to(|t| t.uri.to_string()),
+            h.with_to(|t| text_of(&t.uri)),
             h.call_id(),
             h.cseq(),
         ) else {
@@ -96,7 +96,7 @@ impl SipProvider {
         };
         let id = self.call_ids.next_id();
         let local_tag = self.ids.tag();
-        let remote_uri = from_uri.to_string();
+        let remote_uri = text_of(&from_uri);
         let remote_target = h.first_contact_uri().unwrap_or(from_uri);
         // RFC 3261 §12.1.1: the callee's route set is the Record-Route list in order.
         let route_set: Vec<String> = h
@@ -397,6 +397,19 @@ impl SipProvider {
         self.send_final_error(now, call, 487);
     }
 }
+
+/// `value` written out, into a buffer with room for a typical URI from the start: `to_string`
+/// grows its buffer from empty, and reallocated it three or four times for each URI.
+fn text_of(value: &impl std::fmt::Display) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(URI_ROOM);
+    // Invariant: writing into a String cannot fail.
+    let _ = write!(text, "{value}");
+    text
+}
+
+/// Bytes a URI of a call (its From and To) is first given: most fit.
+const URI_ROOM: usize = 64;
 
 /// Whether `req` lets us answer with SDP: no Accept header, or one that names
 /// application/sdp or a range covering it (RFC 3261 §20.1: an empty one accepts nothing).
