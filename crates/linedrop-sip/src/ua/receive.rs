@@ -78,12 +78,16 @@ impl SipProvider {
     }
 
     fn on_request(&mut self, now: Now, from: Peer, req: Request) {
-        let branch = transaction_key(&req);
-        let method = req.method().clone();
-        if method == Method::Ack {
-            self.on_ack(now, from, &branch, req);
+        if req.method() == &Method::Ack {
+            // An ACK starts no transaction: its key is looked up in place, not copied. The
+            // ACK of a non-2xx final shares the INVITE's key (RFC 3261 §17.2.3).
+            let invite =
+                with_transaction_key(&req, |key| self.find_tsx(key, MethodKey::ServerInvite));
+            self.on_ack(now, from, invite, req);
             return;
         }
+        let branch = transaction_key(&req);
+        let method = req.method().clone();
         // A retransmission is answered by its transaction.
         if let Some(id) = self.find_tsx(&branch, MethodKey::server(&method)) {
             if let Some(entry) = self.tsx.get_mut(&id) {
@@ -254,15 +258,22 @@ impl SipProvider {
 /// their INVITE, as they do by branch. Shared: the server transaction the request starts
 /// is indexed under this same copy.
 fn transaction_key(req: &Request) -> Arc<str> {
+    with_transaction_key(req, |key: &str| Arc::from(key))
+}
+
+/// `f` of `req`'s [`transaction_key`], with the branch lent in place rather than copied.
+fn with_transaction_key<R>(req: &Request, f: impl FnOnce(&str) -> R) -> R {
     let h = req.headers();
-    let branch = h.with_top_via(|v| {
-        v.has_rfc3261_branch()
-            .then(|| v.branch().map(Arc::from))
-            .flatten()
+    let mut f = Some(f);
+    let by_branch = h.with_top_via(|v| {
+        let branch = v.branch().filter(|_| v.has_rfc3261_branch())?;
+        f.take().map(|f| f(branch))
     });
-    if let Ok(Some(b)) = branch {
-        return b;
+    if let Ok(Some(r)) = by_branch {
+        return r;
     }
+    // Invariant: `f` is taken only when the branch answered.
+    let f = f.expect("the key's reader is unused");
     let via = h.top_via().ok();
     let sent_by = via
         .map(|v| format!("{}:{}", v.host, v.port.unwrap_or(0)))
@@ -276,7 +287,10 @@ fn transaction_key(req: &Request) -> Arc<str> {
     let call_id = h.call_id().unwrap_or_default();
     // Invariant: no RFC 3261 branch starts with a space, so these keys never collide with
     // a real branch.
-    format!(" 2543 {} {from_tag} {call_id} {seq} {sent_by}", req.uri()).into()
+    f(&format!(
+        " 2543 {} {from_tag} {call_id} {seq} {sent_by}",
+        req.uri()
+    ))
 }
 
 /// The option tags `req` requires that we do not support.

@@ -291,9 +291,10 @@ impl SipProvider {
         self.sync_tsx(now.instant, id);
     }
 
-    pub(crate) fn on_ack(&mut self, now: Now, _from: Peer, branch: &Arc<str>, req: Request) {
+    /// An ACK; `invite` is the INVITE server transaction found under its key, if any.
+    pub(crate) fn on_ack(&mut self, now: Now, _from: Peer, invite: Option<u64>, req: Request) {
         // The ACK of a non-2xx final shares the INVITE's branch (RFC 3261 §17.2.3).
-        if let Some(id) = self.find_tsx(branch, MethodKey::ServerInvite) {
+        if let Some(id) = invite {
             let call = self.tsx.get(&id).and_then(|e| e.call);
             if let Some(Tsx::InviteServer(t)) = self.tsx.get_mut(&id).map(|e| &mut e.tsx) {
                 if t.state() == TsxState::Completed {
