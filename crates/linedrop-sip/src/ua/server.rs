@@ -46,10 +46,10 @@ impl SipProvider {
                     Some((HeaderName::Accept, "application/sdp".into())),
                 );
             }
+            // Read in place: the offer is only answered here, and the INVITE is kept whole.
             _ => std::str::from_utf8(req.body())
                 .ok()
-                .filter(|b| !b.trim().is_empty())
-                .map(str::to_owned),
+                .filter(|b| !b.trim().is_empty()),
         };
         // The line is found by the Request-URI's user in place: only its id is copied.
         let user = req.uri().as_sip().and_then(|u| u.user.as_deref());
@@ -87,7 +87,7 @@ impl SipProvider {
         let use_update = super::negotiate::allows_update(h);
         let session = self.ids.session_id();
         let ip = self.local_addr(from.transport).ip();
-        let local_sdp = match &sdp_body {
+        let local_sdp = match sdp_body {
             Some(offer) => match sdp::answer(offer, session, ip, self.cfg.media_port) {
                 Ok(answer) => answer,
                 Err(_) => return self.refuse_invite(now, from, branch, &req, 488, None),
