@@ -58,12 +58,20 @@ impl SipProvider {
         };
         // From and To are read in place (the memo holds them parsed): only what the leg
         // keeps is copied out.
-        let (Ok((remote_tag, from_uri)), Ok(local_uri), Ok(call_id), Ok(cseq)) = (
-            h.with_from(|f| (f.tag().map(str::to_owned), f.uri.clone())),
+        let (Ok((remote_tag, remote_uri)), Ok(local_uri), Ok(call_id), Ok(cseq)) = (
+            h.with_from(|f| (f.tag().map(str::to_owned), text_of(&f.uri))),
             h.with_to(|t| text_of(&t.uri)),
             h.call_id(),
             h.cseq(),
         ) else {
+            return self.refuse_invite(now, from, branch, &req, 400, None);
+        };
+        // Where the far end is reached: its Contact, or its From URI when it gave none (the
+        // From URI is copied only then).
+        let Some(remote_target) = h
+            .first_contact_uri()
+            .or_else(|| h.with_from(|f| f.uri.clone()).ok())
+        else {
             return self.refuse_invite(now, from, branch, &req, 400, None);
         };
         // RFC 3261 §8.2.2.2: the same request arriving by another path is a loop or merge.
@@ -96,8 +104,6 @@ impl SipProvider {
         };
         let id = self.call_ids.next_id();
         let local_tag = self.ids.tag();
-        let remote_uri = text_of(&from_uri);
-        let remote_target = h.first_contact_uri().unwrap_or(from_uri);
         // RFC 3261 §12.1.1: the callee's route set is the Record-Route list in order.
         let route_set: Vec<String> = h
             .record_route()
@@ -611,6 +617,33 @@ mod tests {
             engine.pump(now);
             let got = statuses(engine.provider_mut());
             assert_eq!(got, want, "{unattended:?}, auto_ringing {auto_ringing}");
+        }
+    }
+
+    #[test]
+    fn the_far_end_is_reached_at_its_contact_or_else_at_its_from_uri() {
+        let now = test_now();
+        let mut ua = ua_with(|_| {});
+        let far = Peer::udp(FAR.parse().unwrap());
+        for (n, contact, want) in [
+            (
+                0,
+                "Contact: <sip:alice@10.9.9.9:5070>\r\n",
+                "sip:alice@10.9.9.9:5070",
+            ),
+            (1, "", "sip:alice@127.0.0.2"),
+        ] {
+            let invite = request("INVITE", &format!("z9hG4bKr{n}"), "", 1, "")
+                .replace("Contact: <sip:alice@127.0.0.2>\r\n", contact)
+                .replace("keep-small@", &format!("target-{n}@"));
+            ua.handle_message(now, far, invite.as_bytes());
+            let Some(ProviderEvent::Incoming { call, remote, .. }) = ua.poll_event() else {
+                panic!("the INVITE is offered");
+            };
+            assert_eq!(remote, "sip:alice@127.0.0.2");
+            let leg = &ua.legs[&call];
+            assert_eq!(leg.remote_uri, "sip:alice@127.0.0.2");
+            assert_eq!(leg.remote_target.to_string(), want);
         }
     }
 
