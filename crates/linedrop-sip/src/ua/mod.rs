@@ -22,7 +22,8 @@
 //! Layout: `receive` (parsing, matching, the checks of RFC 3261 §8.2), `server` (the
 //! callee's side), `client` (the caller's side and forks), `dialog` (in-dialog requests,
 //! tombstones, the unacknowledged 2xx), `ending` (the engine's `end` and failed
-//! transactions, each turned into one termination), `build` (the messages we send),
+//! transactions, each turned into one termination), `build` (the requests we send),
+//! `reply` (our responses, written straight to their bytes),
 //! `negotiate` (RFC 4028 Session-Expires/Min-SE and the per-line [`LineOptions`]) and
 //! `session` (the dialog timers `SessionRefresh`, `SessionExpiry` and `Keepalive`, and the
 //! UPDATE, re-INVITE and OPTIONS they send).
