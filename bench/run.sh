@@ -353,6 +353,7 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
         MEM_RATE=100 mode_mem linedrop-udp 100
         HOLD_MS=100 mode_durable 50 2
         HOLD_MS=100 WARM_S=0 mode_soak 200 100
+        HOLD_MS=100 "$ROOT/bench/threads.sh" 50 2
     } | tee "$out"
     local bad=0
     grep -q 'rate target=linedrop-udp max_clean_cps=[1-9]' "$out" || { echo "check: rate linedrop" >&2; bad=1; }
@@ -365,7 +366,8 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
     grep -q 'mem target=linedrop-udp calls=100 established=100 ' "$out" || { echo "check: mem" >&2; bad=1; }
     grep -q 'durable rate=50 records=100 failed=0' "$out" || { echo "check: durable" >&2; bad=1; }
     grep -q 'soak calls=200 .* failed=0 .* quiescent=true completed_records=200' "$out" || { echo "check: soak" >&2; bad=1; }
-    [ "$bad" = 0 ] && echo "bench: 10 passed, 0 failed"
+    grep -q 'threads rate=50 thread=linedrop-record us_per_call=[0-9]' "$out" || { echo "check: threads" >&2; bad=1; }
+    [ "$bad" = 0 ] && echo "bench: 11 passed, 0 failed"
     return "$bad"
 }
 
