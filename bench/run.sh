@@ -3,6 +3,7 @@
 #
 #   bench/run.sh rate TARGET            max clean rate (RFC 7502 binary search), calls/s
 #   bench/run.sh cpu TARGET [RATE] [S]  user+sys CPU of TARGET per call at a fixed rate
+#   bench/run.sh threads [RATE] [S]     linedrop's CPU per call split by thread (schedstat)
 #   bench/run.sh mem TARGET N           RSS per established call, N calls held
 #   bench/run.sh durable RATE [S]       BYE -> durable SQLite record latency, p50/p99 (linedrop)
 #   bench/run.sh soak CALLS RATE        RSS at warm-up, middle, 95 % and end; ledger at the end
@@ -56,6 +57,7 @@ listen = "127.0.0.1:$API_PORT"
 [store]
 path = "$WORK/linedrop.db"
 retention_days = 0
+${LINGER:+commit_linger_ms = $LINGER}
 
 [[lines]]
 name = "bench"
@@ -260,6 +262,36 @@ mode_cpu() { # TARGET RATE SECONDS
         'BEGIN{printf "RESULT cpu target=%s rate=%d calls=%d failed=%d retrans=%d cpu_s=%.2f us_per_call=%.1f\n", t, r, n, f, rt, d/hz, (n ? d/hz/n*1e6 : 0)}'
 }
 
+thread_snap() { # PID: NAME RUN_NS VOLUNTARY INVOLUNTARY, one line per live thread
+    local t
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s %s\n' "$(tr ' ' _ <"$t/comm")" "$(cut -d' ' -f1 "$t/schedstat")" \
+            "$(awk '/^voluntary_ctxt/{v=$2} /^nonvoluntary_ctxt/{i=$2} END{print v, i}' "$t/status")"
+    done
+}
+
+mode_threads() { # RATE SECONDS: linedrop's CPU per call split by thread
+    local rate="${1:-1000}" secs="${2:-20}"
+    start_sut linedrop-udp
+    thread_snap "$SUT_PID" >"$WORK/threads-before"
+    uac u1 "$rate" $(( rate * secs ))
+    sleep 1   # the last BYE's record
+    thread_snap "$SUT_PID" >"$WORK/threads-after"
+    stop_sut
+    awk -v n="$SUCC" -v rate="$rate" -v f="$FAIL" '
+        FNR == NR { r[$1] += $2; v[$1] += $3; i[$1] += $4; next }
+        { R[$1] += $2; V[$1] += $3; I[$1] += $4 }
+        END {
+            if (!n) n = 1
+            for (k in R) {
+                printf "RESULT threads rate=%d failed=%d thread=%s us_per_call=%.1f vcsw_per_call=%.2f ivcsw_per_call=%.2f\n",
+                    rate, f, k, (R[k] - r[k]) / 1000 / n, (V[k] - v[k]) / n, (I[k] - i[k]) / n
+                tr += R[k] - r[k]
+            }
+            printf "RESULT threads rate=%d failed=%d thread=ALL us_per_call=%.1f\n", rate, f, tr / 1000 / n
+        }' "$WORK/threads-before" "$WORK/threads-after" | sort
+}
+
 mode_mem() { # TARGET N
     local n="$2" rate="${MEM_RATE:-2000}"
     start_sut "$1"
@@ -353,7 +385,7 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
         MEM_RATE=100 mode_mem linedrop-udp 100
         HOLD_MS=100 mode_durable 50 2
         HOLD_MS=100 WARM_S=0 mode_soak 200 100
-        HOLD_MS=100 "$ROOT/bench/threads.sh" 50 2
+        HOLD_MS=100 mode_threads 50 2
     } | tee "$out"
     local bad=0
     grep -q 'rate target=linedrop-udp max_clean_cps=[1-9]' "$out" || { echo "check: rate linedrop" >&2; bad=1; }
@@ -366,7 +398,7 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
     grep -q 'mem target=linedrop-udp calls=100 established=100 ' "$out" || { echo "check: mem" >&2; bad=1; }
     grep -q 'durable rate=50 records=100 failed=0' "$out" || { echo "check: durable" >&2; bad=1; }
     grep -q 'soak calls=200 .* failed=0 .* quiescent=true completed_records=200' "$out" || { echo "check: soak" >&2; bad=1; }
-    grep -q 'threads rate=50 thread=linedrop-record us_per_call=[0-9]' "$out" || { echo "check: threads" >&2; bad=1; }
+    grep -q 'threads rate=50 failed=0 thread=linedrop-record us_per_call=[0-9]' "$out" || { echo "check: threads" >&2; bad=1; }
     [ "$bad" = 0 ] && echo "bench: 11 passed, 0 failed"
     return "$bad"
 }
@@ -374,9 +406,10 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
 case "${1:-}" in
     rate) mode_rate "$2" ;;
     cpu) mode_cpu "$2" "${3:-1000}" "${4:-60}" ;;
+    threads) mode_threads "${2:-1000}" "${3:-20}" ;;
     mem) mode_mem "$2" "$3" ;;
     durable) mode_durable "$2" "${3:-30}" ;;
     soak) mode_soak "$2" "$3" ;;
     --check) mode_check ;;
-    *) sed -n '2,16p' "$0"; exit 2 ;;
+    *) sed -n '2,17p' "$0"; exit 2 ;;
 esac
