@@ -16,8 +16,10 @@ use super::memo::{memoized, with_parsed, Memo};
 
 thread_local! {
     /// From, To and Contact of the message being handled (see [`super::memo`]), shared: the
-    /// parser keeps them in the message without copying them.
-    static PARSED: RefCell<Memo<Arc<NameAddr>, HeaderError, 4>> =
+    /// parser keeps them in the message without copying them. Eight: a peer's Contact and
+    /// untagged To stay, and a call's From is still there when its ACK comes although another
+    /// call's BYE came between (with four it was not, and the ACK's From was parsed again).
+    static PARSED: RefCell<Memo<Arc<NameAddr>, HeaderError, 8>> =
         const { RefCell::new(Memo::new()) };
 }
 
