@@ -326,9 +326,9 @@ impl SipProvider {
         let cancel = self.cancel_for(invite, &end);
         let branch = cancel
             .headers()
-            .top_via()
+            .with_top_via(|v| v.branch().map(str::to_owned))
             .ok()
-            .and_then(|v| v.branch().map(str::to_owned))
+            .flatten()
             .unwrap_or_default();
         let tsx = NonInviteClient::new(
             now,
@@ -367,9 +367,9 @@ impl SipProvider {
         }
         let branch = bye
             .headers()
-            .top_via()
+            .with_top_via(|v| v.branch().map(str::to_owned))
             .ok()
-            .and_then(|v| v.branch().map(str::to_owned))
+            .flatten()
             .unwrap_or_default();
         leg.phase = Phase::Byeing;
         let peer = build::next_hop(&leg);

@@ -526,8 +526,8 @@ fn raises(session: Option<Session>, resp: &Response) -> bool {
 /// The branch of a request's top Via.
 fn top_branch(req: &Request) -> String {
     req.headers()
-        .top_via()
+        .with_top_via(|v| v.branch().map(str::to_owned))
         .ok()
-        .and_then(|v| v.branch().map(str::to_owned))
+        .flatten()
         .unwrap_or_default()
 }
