@@ -1,5 +1,6 @@
 //! The record: one row per call, built from the core's [`CallInfo`].
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use linedrop_core::{
@@ -99,6 +100,10 @@ impl Record {
 
     /// Checks that every value fits the store's columns, so a record that passes can only
     /// fail to be written for reasons of the backend, never its own.
+    ///
+    /// It runs on the sending thread (the call path) for every record, so each time and
+    /// duration is first compared with a range that plainly fits; only one outside it takes
+    /// the exact conversion the row binding does.
     pub fn validate(&self) -> Result<(), StoreError> {
         let bad = |what: &str| StoreError::InvalidRecord(format!("call {}: {what}", self.id));
         to_i64(self.id.0).map_err(|_| bad("id above i64::MAX"))?;
@@ -106,17 +111,42 @@ impl Record {
         let times = std::iter::once(Some(self.created_at))
             .chain(self.entered.0.iter().copied())
             .chain(std::iter::once(self.termination.as_ref().map(|t| t.at)));
-        for t in times.flatten() {
-            micros_of_time(t).map_err(|_| bad("time out of range"))?;
+        if !times.flatten().all(time_fits) {
+            return Err(bad("time out of range"));
         }
-        for d in [self.setup_duration, self.talk_duration]
-            .into_iter()
-            .flatten()
-        {
-            micros_of_duration(d).map_err(|_| bad("duration out of range"))?;
+        let durations = [self.setup_duration, self.talk_duration];
+        if !durations.into_iter().flatten().all(duration_fits) {
+            return Err(bad("duration out of range"));
         }
         Ok(())
     }
+}
+
+/// Whole seconds below which any time (either side of the epoch) or duration is a whole
+/// number of microseconds within i64: `SAFE_SECS * 1_000_000 + 999_999 < i64::MAX`.
+const SAFE_SECS: u64 = i64::MAX as u64 / 1_000_000;
+
+/// The times within [`SAFE_SECS`] of the epoch, as a pair of bounds; `None` where the
+/// platform's clock cannot hold them (then every time takes the exact check).
+fn safe_times() -> Option<(SystemTime, SystemTime)> {
+    static SAFE: OnceLock<Option<(SystemTime, SystemTime)>> = OnceLock::new();
+    *SAFE.get_or_init(|| {
+        let span = Duration::from_secs(SAFE_SECS - 1);
+        Some((UNIX_EPOCH.checked_sub(span)?, UNIX_EPOCH.checked_add(span)?))
+    })
+}
+
+/// Whether [`micros_of_time`] accepts `t`: two comparisons for any plausible time.
+fn time_fits(t: SystemTime) -> bool {
+    match safe_times() {
+        Some((lo, hi)) if lo <= t && t <= hi => true,
+        _ => micros_of_time(t).is_ok(),
+    }
+}
+
+/// Whether [`micros_of_duration`] accepts `d`.
+fn duration_fits(d: Duration) -> bool {
+    d.as_secs() < SAFE_SECS || micros_of_duration(d).is_ok()
 }
 
 /// `v` as an SQLite integer.
@@ -195,6 +225,25 @@ mod tests {
             let t = time_of_micros(micros).expect("in range");
             assert_eq!(micros_of_time(t), Ok(micros));
         }
+    }
+
+    #[test]
+    fn the_quick_range_checks_agree_with_the_exact_conversions() {
+        let secs = |s: u64| Duration::from_secs(s);
+        let edge = Duration::from_micros(i64::MAX as u64);
+        let beyond = edge + Duration::from_micros(1);
+        for d in [secs(0), secs(SAFE_SECS - 1), secs(SAFE_SECS), edge, beyond, Duration::MAX] {
+            assert_eq!(duration_fits(d), micros_of_duration(d).is_ok(), "{d:?}");
+            for t in [UNIX_EPOCH.checked_add(d), UNIX_EPOCH.checked_sub(d)]
+                .into_iter()
+                .flatten()
+            {
+                assert_eq!(time_fits(t), micros_of_time(t).is_ok(), "{t:?}");
+            }
+        }
+        assert!(time_fits(UNIX_EPOCH + edge));
+        assert!(!time_fits(UNIX_EPOCH + beyond));
+        assert!(!duration_fits(beyond));
     }
 
     #[test]
