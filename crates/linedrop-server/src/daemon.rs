@@ -227,7 +227,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         line_addresses: names
             .lines
             .iter()
-            .map(|l| (l.id, l.address.clone()))
+            .map(|l| (l.id, Arc::from(l.address.as_str())))
             .collect(),
         names: names.clone(),
     };

@@ -175,7 +175,7 @@ pub fn record(r: &Record) -> Value {
     json!({
         "id": r.id.0,
         "direction": r.direction.as_str(),
-        "line": r.line,
+        "line": &*r.line,
         "local": r.local,
         "remote": r.remote,
         "state": r.state.as_str(),

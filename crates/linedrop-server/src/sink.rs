@@ -19,8 +19,9 @@ pub struct Sink {
     /// The record writer.
     pub writer: Arc<RecordWriter>,
     /// Line addresses, for records. By [`IdMap`]: a line id is ours, and SipHash cost more
-    /// than the rest of the lookup, twice a call.
-    pub line_addresses: IdMap<LineId, String>,
+    /// than the rest of the lookup, twice a call. Shared with the records, which hold them
+    /// without a copy.
+    pub line_addresses: IdMap<LineId, Arc<str>>,
     /// Names for JSON.
     pub names: Arc<dyn Names + Send + Sync>,
 }
@@ -37,7 +38,10 @@ impl Outputs for Sink {
         let line = match &record {
             RecordUpdate::Created(i) | RecordUpdate::Ended(i) => i.line,
         };
-        let address = self.line_addresses.get(&line).map_or("", String::as_str);
+        let address = match self.line_addresses.get(&line) {
+            Some(a) => Arc::clone(a),
+            None => Arc::from(""),
+        };
         if let Err(e) = self.writer.send(record, address) {
             // The writer thread is gone (store failing at shutdown): counted in its stats.
             tracing::error!(error = %e, "record not queued");

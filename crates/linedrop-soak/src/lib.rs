@@ -347,7 +347,7 @@ impl Sim {
                     self.on_event(i, ev.call, ev.handle, ev.kind);
                 }
                 while let Some(r) = self.engines[i].poll_record() {
-                    if let Err(e) = self.writer.send(r, &self.line_addr[i]) {
+                    if let Err(e) = self.writer.send(r, self.line_addr[i].as_str()) {
                         self.mismatches.push(format!("record not sent: {e}"));
                     }
                 }

@@ -1,6 +1,6 @@
 //! The record: one row per call, built from the core's [`CallInfo`].
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use linedrop_core::{
@@ -22,7 +22,8 @@ pub struct Record {
     /// Which way it was set up.
     pub direction: Direction,
     /// The line's address. Stored as text because line ids are only valid within one run.
-    pub line: String,
+    /// Shared: every record of a line holds the same text, so making one copies nothing.
+    pub line: Arc<str>,
     /// The line's id as [`LineId::to_bits`], for joining with a live engine's lines.
     pub line_key: u64,
     /// Our party.
@@ -55,13 +56,13 @@ pub struct Record {
 impl Record {
     /// The record of a call as `info` describes it, on the line whose address is
     /// `line_address`. It is completed when the call is `Idle`, since nothing changes after.
-    pub fn from_info(info: &CallInfo, line_address: &str) -> Self {
+    pub fn from_info(info: &CallInfo, line_address: impl Into<Arc<str>>) -> Self {
         Self::from_owned_info(info.clone(), line_address)
     }
 
     /// The record an engine update asks the store to write: `Created` gives an open row,
     /// `Ended` a completed one.
-    pub fn from_update(update: RecordUpdate, line_address: &str) -> Self {
+    pub fn from_update(update: RecordUpdate, line_address: impl Into<Arc<str>>) -> Self {
         let (info, completed) = match update {
             RecordUpdate::Created(info) => (info, false),
             RecordUpdate::Ended(info) => (info, true),
@@ -72,11 +73,11 @@ impl Record {
         record
     }
 
-    fn from_owned_info(info: CallInfo, line_address: &str) -> Self {
+    fn from_owned_info(info: CallInfo, line_address: impl Into<Arc<str>>) -> Self {
         Self {
             id: info.id,
             direction: info.direction,
-            line: line_address.to_owned(),
+            line: line_address.into(),
             line_key: info.line.to_bits(),
             local: info.local,
             remote: info.remote,
@@ -232,7 +233,14 @@ mod tests {
         let secs = |s: u64| Duration::from_secs(s);
         let edge = Duration::from_micros(i64::MAX as u64);
         let beyond = edge + Duration::from_micros(1);
-        for d in [secs(0), secs(SAFE_SECS - 1), secs(SAFE_SECS), edge, beyond, Duration::MAX] {
+        for d in [
+            secs(0),
+            secs(SAFE_SECS - 1),
+            secs(SAFE_SECS),
+            edge,
+            beyond,
+            Duration::MAX,
+        ] {
             assert_eq!(duration_fits(d), micros_of_duration(d).is_ok(), "{d:?}");
             for t in [UNIX_EPOCH.checked_add(d), UNIX_EPOCH.checked_sub(d)]
                 .into_iter()

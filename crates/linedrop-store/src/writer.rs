@@ -214,8 +214,14 @@ impl RecordWriter {
     }
 
     /// Queues an engine update for the line at `line_address`; never blocks. Returns the
-    /// record's [`Seq`], to wait on with [`RecordWriter::wait_durable`].
-    pub fn send(&self, update: RecordUpdate, line_address: &str) -> Result<Seq, StoreError> {
+    /// record's [`Seq`], to wait on with [`RecordWriter::wait_durable`]. A caller that sends
+    /// many records of a line passes its address as a shared `Arc<str>`, which the record
+    /// then holds without a copy.
+    pub fn send(
+        &self,
+        update: RecordUpdate,
+        line_address: impl Into<Arc<str>>,
+    ) -> Result<Seq, StoreError> {
         self.send_boxed(Box::new(Record::from_update(update, line_address)))
     }
 

@@ -106,7 +106,7 @@ async fn list(
         // Records of other apps' lines are not this app's to see: filter, and keep the
         // cursor moving so pages stay consistent.
         let mut page = store.query(&q)?;
-        page.records.retain(|r| mine.contains(&r.line));
+        page.records.retain(|r| mine.iter().any(|m| **m == *r.line));
         Ok::<_, linedrop_store::StoreError>(page)
     })
     .await

@@ -103,7 +103,7 @@ pub(crate) fn bind(
     let mut b = Binder { stmt, column: 0 };
     b.put(to_i64(r.id.0)?)?;
     b.put(r.direction.as_str())?;
-    b.put(r.line.as_str())?;
+    b.put(&*r.line)?;
     // Bit-cast, not range-checked: the key is an opaque 64-bit pattern and reads back
     // exactly, so a line generation above 2^31 needs no refusal.
     b.put(r.line_key as i64)?;
@@ -179,7 +179,7 @@ pub(crate) fn read(row: &Row<'_>) -> Result<Record, StoreError> {
     Ok(Record {
         id: CallId(u64::try_from(id).map_err(|_| reader.corrupt(0, "negative"))?),
         direction: reader.parse_required(1, Direction::parse)?,
-        line: row.get(2)?,
+        line: row.get::<_, String>(2)?.into(),
         line_key: row.get::<_, i64>(3)? as u64,
         local: row.get(4)?,
         remote: row.get(5)?,

@@ -100,7 +100,7 @@ fn each_filter_selects_what_it_says() {
             line: Some(LINES[1].into()),
             ..q()
         },
-        |r| r.line == LINES[1],
+        |r| *r.line == *LINES[1],
     );
     check(
         &store,
@@ -165,7 +165,7 @@ fn each_filter_selects_what_it_says() {
             completed: Some(true),
             ..q()
         },
-        |r| r.line == LINES[0] && r.direction == Direction::Outbound && r.completed,
+        |r| *r.line == *LINES[0] && r.direction == Direction::Outbound && r.completed,
     );
 }
 

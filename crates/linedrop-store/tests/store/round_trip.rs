@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use linedrop_core::{
@@ -37,6 +38,31 @@ fn every_field_survives_created_then_ended() {
     assert!(done.completed);
     assert_eq!(reopened.count(), Ok(1));
     assert_eq!(reopened.get(CallId(8)), Ok(None));
+}
+
+/// The line address is shared by the records of a line (one `Arc`, no copy per record); what
+/// the store binds and reads back is the same text, and the record returns unchanged.
+#[test]
+fn records_sharing_a_line_address_round_trip_unchanged() {
+    let (_dir, path) = temp_db();
+    let mut store = SqliteStore::open(&path).expect("open");
+    let line: Arc<str> = Arc::from("sip:shared@line.test;transport=udp");
+    let open = Record::from_update(
+        RecordUpdate::Created(created_info(1, at(1))),
+        Arc::clone(&line),
+    );
+    let done = Record::from_update(RecordUpdate::Ended(ended_info(2, at(2))), Arc::clone(&line));
+    assert!(
+        Arc::ptr_eq(&open.line, &done.line),
+        "one copy of the address"
+    );
+    store.apply(&[open.clone(), done.clone()]).expect("apply");
+
+    let reader = SqliteStore::open(&path).expect("second connection");
+    assert_eq!(reader.get(CallId(1)), Ok(Some(open)));
+    let back = reader.get(CallId(2)).expect("get").expect("row");
+    assert_eq!(back, done);
+    assert_eq!(&*back.line, &*line);
 }
 
 #[test]
@@ -90,7 +116,7 @@ fn engine_updates_round_trip() {
             RecordUpdate::Created(info) | RecordUpdate::Ended(info) => info,
         };
         let address = engine.line_config(info.line).expect("line").address.clone();
-        writer.send(update, &address).expect("send");
+        writer.send(update, address.as_str()).expect("send");
         updates += 1;
     }
     assert_eq!(updates, 4, "created and ended for both legs");
