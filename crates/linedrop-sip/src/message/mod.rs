@@ -83,6 +83,7 @@ pub use request::Request;
 pub use response::Response;
 pub use salvage::{salvage_request_parts, SalvagedRequest};
 pub use status::{CodeKind, StatusCode};
+pub(crate) use text::find_cr_or_lf;
 pub use text::percent_decode;
 pub use uri::{AbsoluteUri, SipUri, Uri, UriHeader};
 pub use version::Version;

@@ -15,7 +15,7 @@ use super::leg::Leg;
 use super::peer::Peer;
 use super::receive::stamped_via;
 use super::SipProvider;
-use crate::message::{Digits, HeaderName, Method, Request, StatusCode};
+use crate::message::{find_cr_or_lf, Digits, HeaderName, Method, Request, StatusCode};
 
 /// A response being written. See the module docs.
 pub(crate) struct Reply {
@@ -140,26 +140,10 @@ impl Reply {
     }
 }
 
-/// Whether `value` holds a CR or an LF. Nearly every value is clean and is read to its end,
-/// so eight bytes are tested at once for a byte below 0x0E (CR, LF, but also HTAB and other
-/// controls), and only a word with one is looked at byte by byte: a loop over the bytes cost
-/// more than writing them. (The codec's own `find_cr_or_lf` does the same, privately.)
+/// Whether `value` holds a CR or an LF: the codec's word-at-a-time scan, since nearly every
+/// value is clean and is read to its end.
 fn has_cr_or_lf(value: &[u8]) -> bool {
-    const LOW: u64 = u64::from_ne_bytes([0x0E; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let is_cr_or_lf = |b: &u8| *b == b'\r' || *b == b'\n';
-    let mut chunks = value.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_ne_bytes(word);
-        // Some byte is below 0x0E (exact for a bound up to 0x80: Hacker's Delight's
-        // "has less than").
-        if w.wrapping_sub(LOW) & !w & HIGH != 0 && chunk.iter().any(is_cr_or_lf) {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(is_cr_or_lf)
+    find_cr_or_lf(value).is_some()
 }
 
 /// `value.trim()`, called only when an end of `value` may be whitespace (a space, a control
