@@ -352,45 +352,6 @@ mod tests {
     }
 
     #[test]
-    fn checks_agree_with_the_accessors() {
-        let cases: [&[(&str, &str)]; 9] = [
-            &[],
-            &[("Via", "SIP/2.0/UDP a;branch=z9hG4bK1"), ("m", "<sip:a@b>")],
-            &[("Via", "SIP/2.0/UDP a,,"), ("Contact", "*")],
-            &[
-                ("Via", "SIP/2.0/UDP a, bad"),
-                ("Contact", "*"),
-                ("m", "<sip:a@b>"),
-            ],
-            &[("v", "SIP/2.0/UDP a"), ("v", "SIP/2.0/UDP [::1")],
-            &[("Via", ""), ("Contact", "<sip:a@b>, ")],
-            &[
-                ("Via", "SIP/2.0/UDP a\r\n ;branch=z9hG4bK2"),
-                ("m", "sip:a@b?x=y"),
-            ],
-            &[("Contact", "\"A, B\" <sip:a@b>;q=0.5, sip:c@d")],
-            &[("Contact", "<sip:a@b"), ("Contact", "*")],
-        ];
-        for lines in cases {
-            let h = headers(lines);
-            let via = h.via().and_then(|v| {
-                if v.is_empty() {
-                    Err(HeaderError::Missing)
-                } else {
-                    Ok(())
-                }
-            });
-            assert_eq!(h.parse_top_via().map(|_| ()), via, "{lines:?}");
-            assert_eq!(
-                h.parse_contact().map(|c| c.to_contacts()),
-                h.contact(),
-                "{lines:?}"
-            );
-            assert_eq!(h.with_top_via(|v| v.clone()), h.top_via(), "{lines:?}");
-        }
-    }
-
-    #[test]
     fn route_requires_brackets() {
         let h = headers(&[
             ("Route", "<sip:p1;lr>, <sip:p2;lr>"),

@@ -252,6 +252,8 @@ mod tests {
                 h.contact(),
                 "{lines:?}"
             );
+            // The in-place read agrees with the owned one.
+            assert_eq!(h.with_top_via(|v| v.clone()), h.top_via(), "{lines:?}");
         }
     }
 
