@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 use linedrop_core::{CallIds, Engine, EngineConfig, LineConfig, Privilege};
 use linedrop_sip::driver::{self, DriverConfig, Handle};
 use linedrop_sip::ua::{SipConfig, SipProvider};
-use linedrop_store::{Commit, RecordWriter, SqliteStore, Store, WriterConfig};
+use linedrop_store::{
+    Commit, Durability, JournalConfig, RecordWriter, SqliteStore, Store, WriterConfig,
+};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -109,7 +111,26 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
 
     // Records first: calls that were live when the process died are closed before any new
     // one is taken, and new ids start above every stored one.
-    let mut store = SqliteStore::open(&config.store.path)?;
+    // The writer's store syncs each commit: with the journal in front, a commit comes about
+    // once a second, and a journal segment is deleted only once its records are on disk.
+    let mut store = SqliteStore::open_with(&config.store.path, Durability::Full)?;
+    // The journal's records first: a call whose end was journalled keeps its real end.
+    let journal = JournalConfig::beside(&config.store.path);
+    let replayed = linedrop_store::replay_journal(&journal.path, &mut store)?;
+    if replayed.records > 0 {
+        tracing::info!(
+            records = replayed.records,
+            segments = replayed.segments,
+            "records journalled before the last stop written to the store"
+        );
+    }
+    for (segment, bytes) in &replayed.torn {
+        tracing::warn!(
+            segment = %segment.display(),
+            bytes,
+            "journal segment ended in a torn write (a batch never reported durable)"
+        );
+    }
     let orphans = store.close_orphans(wall_now())?;
     if !orphans.is_empty() {
         tracing::warn!(
@@ -133,6 +154,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
                 let mut lines = Vec::new();
                 move |commit: &Commit<'_>| end_log::log_committed(commit.batch, &mut lines)
             })),
+            journal: Some(journal),
             ..WriterConfig::default()
         },
     )?);

@@ -3,16 +3,22 @@
 //!
 //! # How the daemon uses it
 //!
-//! 1. Open the store; [`Store::close_orphans`] completes the records of calls the last
-//!    run lost (origin `network`, cause `restart`), and [`Store::max_call_id`] says where
-//!    the new id space starts, so ids never repeat across restarts.
+//! 1. Open the store (commits synced: [`Durability::Full`]) and [`replay_journal`]: records
+//!    the last run made durable in its journal but had not yet committed to the store go
+//!    in first. Then [`Store::close_orphans`] completes the records of calls the last run
+//!    lost (origin `network`, cause `restart`), and [`Store::max_call_id`] says where the new
+//!    id space starts, so ids never repeat across restarts.
 //! 2. Move its checkpoints to a thread of their own ([`SqliteStore::checkpoint_in_background`]),
-//!    so no commit waits for one, and hand the store to a [`RecordWriter`]. For each
-//!    `RecordUpdate` the engine yields, [`RecordWriter::send`] it with the line's address;
-//!    it never blocks.
+//!    so no commit waits for one, and hand the store to a [`RecordWriter`] with a journal
+//!    ([`WriterConfig::journal`]). For each `RecordUpdate` the engine yields,
+//!    [`RecordWriter::send`] it with the line's address; it never blocks. The writer makes
+//!    each batch durable with one append to the journal; an applier thread commits about a
+//!    second of records at a time to the store.
 //! 3. Answer queries from a second [`SqliteStore`] on the same file (WAL readers do not
-//!    wait for the writer).
-//! 4. At shutdown, [`RecordWriter::close`] commits everything and joins the thread.
+//!    wait for the writer), after [`RecordWriter::settle`], so the newest durable records
+//!    are in the store.
+//! 4. At shutdown, [`RecordWriter::close`] commits everything to the store, deletes the
+//!    journal and joins the threads.
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -40,7 +46,9 @@
 //! it reaches `Idle`. Writes are idempotent upserts by call id, and a completed row is
 //! final: repeats, an end without its start, or a start after its end all leave one row.
 
+mod columns;
 mod error;
+mod journal;
 mod query;
 mod record;
 mod sqlite;
@@ -48,6 +56,7 @@ mod store;
 mod writer;
 
 pub use error::StoreError;
+pub use journal::{replay as replay_journal, JournalConfig, Replayed, SEAL_AFTER};
 pub use query::{Cursor, Order, RecordPage, RecordQuery, DEFAULT_LIMIT, MAX_LIMIT};
 pub use record::Record;
 pub use sqlite::{Durability, SqliteStore, SCHEMA_VERSION};

@@ -303,7 +303,8 @@ fn kill_9_during_live_calls_then_restart_gives_every_call_a_record() {
     let (mut daemon, sip, api) = serve(&cfg);
     let mut sipp = long_calls(&sip, 4);
     wait_connected(&api, 4);
-    // Rows are written when calls are created; wait until they are durable, then kill.
+    // Records are written when calls are created; wait until they are durable (in the
+    // journal: the store may get them only at the restart's replay), then kill.
     let end = Instant::now() + Duration::from_secs(10);
     while ledger(&api)["records"]["committed"].as_u64() < Some(4) {
         assert!(Instant::now() < end);
@@ -314,7 +315,7 @@ fn kill_9_during_live_calls_then_restart_gives_every_call_a_record() {
     let _ = sipp.kill();
     let _ = sipp.wait();
     let before = all_records(&dir.path().join("records.db"));
-    assert_eq!(before.len(), 4);
+    assert!(before.len() <= 4, "{before:?}");
     assert!(
         before.iter().all(|r| !r.completed),
         "nothing ended before the kill"

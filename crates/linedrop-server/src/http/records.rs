@@ -15,6 +15,11 @@ use super::extract::{Caller, Params};
 use crate::json;
 use crate::state::AppState;
 
+/// How long a query waits for the durable records not yet in the store (the journal's
+/// newest, normally there within a second) before it reads what the store has: long enough
+/// for a commit, short enough that a failing store still gets an answer.
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
+
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -101,7 +106,9 @@ async fn list(
         q.limit = limit;
     }
     let store = st.records.clone();
+    let writer = st.writer.clone();
     let page = tokio::task::spawn_blocking(move || {
+        writer.settle(SETTLE_WAIT);
         let store = store.lock().unwrap_or_else(|e| e.into_inner());
         // Records of other apps' lines are not this app's to see: filter, and keep the
         // cursor moving so pages stay consistent.
@@ -123,7 +130,9 @@ async fn show(
     Path(id): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
     let store = st.records.clone();
+    let writer = st.writer.clone();
     let record = tokio::task::spawn_blocking(move || {
+        writer.settle(SETTLE_WAIT);
         let store = store.lock().unwrap_or_else(|e| e.into_inner());
         store.get(CallId(id))
     })

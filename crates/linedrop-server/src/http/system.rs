@@ -48,7 +48,7 @@ async fn ledger(State(st): State<AppState>, _caller: Caller) -> Result<Json<Valu
     let w = st.writer.stats();
     let mut v = json::ledger(&l);
     if let Value::Object(m) = &mut v {
-        m.insert("records".into(), json!({"sent": w.sent, "committed": w.committed, "batches": w.batches, "parks": w.parks, "queued": w.queued(), "failed_commits": w.failed_commits}));
+        m.insert("records".into(), json!({"sent": w.sent, "committed": w.committed, "batches": w.batches, "parks": w.parks, "queued": w.queued(), "failed_commits": w.failed_commits, "applied": w.applied, "failed_applies": w.failed_applies}));
         m.insert("sip_counters".into(), json!({
             "received": sip.received, "sent": sip.sent, "retransmissions": sip.retransmissions,
             "malformed_answered": sip.malformed_answered, "malformed_dropped": sip.malformed_dropped,
@@ -174,8 +174,20 @@ async fn metrics(State(st): State<AppState>) -> Result<impl IntoResponse, ApiErr
     metric(
         "linedrop_records_committed_total",
         "counter",
-        "Call records committed.",
+        "Call records made durable (journalled).",
         &[("", w.committed)],
+    );
+    metric(
+        "linedrop_records_applied_total",
+        "counter",
+        "Call records written to the record store (queries see them).",
+        &[("", w.applied)],
+    );
+    metric(
+        "linedrop_records_apply_failures_total",
+        "counter",
+        "Record store transactions that failed (their records stay journalled and are retried).",
+        &[("", w.failed_applies)],
     );
     metric(
         "linedrop_records_queued",

@@ -31,6 +31,11 @@ use crate::error::StoreError;
 /// thousands of frames, and `walIndexAppend` cost 10,000 more instructions a call).
 pub(crate) const COMMITS_PER_PASS: u64 = 64;
 
+/// How long a commit waits for a pass when fewer than [`COMMITS_PER_PASS`] follow it. A
+/// writer with a journal commits about once a second, each commit a segment's worth of
+/// pages: counting commits alone would let the log grow for a minute.
+const PASS_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The log size, in frames (pages), past which the writer checkpoints itself: the background
 /// passes have not let the log restart since it was 64 MiB (4 KiB pages). That checkpoint
 /// costs the commit path two syncs; at 3,000 calls/s the log grows by about 3,400 frames a
@@ -172,19 +177,23 @@ fn passive(conn: &Connection) -> rusqlite::Result<Pass> {
     })
 }
 
-/// The thread: wait for enough commits, checkpoint, repeat until stopped.
+/// The thread: wait for enough commits (or a commit and [`PASS_AFTER`]), checkpoint,
+/// repeat until stopped.
 fn run(conn: &Connection, shared: &Shared) {
     loop {
         {
             let state = lock(&shared.state);
-            let mut state = shared
+            let (mut state, _) = shared
                 .wake
-                .wait_while(state, |s| {
+                .wait_timeout_while(state, PASS_AFTER, |s| {
                     !s.stop && (s.commits < COMMITS_PER_PASS || s.behind || s.catching_up)
                 })
                 .unwrap_or_else(PoisonError::into_inner);
             if state.stop {
                 return;
+            }
+            if state.commits == 0 || state.behind || state.catching_up {
+                continue;
             }
             state.commits = 0;
         }

@@ -1,57 +1,14 @@
-//! Between [`Record`] and a row of `records`: the column list, binding and reading.
+//! Between [`Record`] and a row of `records`: the SQL, binding and reading. The column
+//! layout itself is [`crate::columns`], shared with the journal.
 
 use std::sync::OnceLock;
 
-use linedrop_core::{
-    CallId, CallState, Cause, Direction, Origin, ProviderFacts, StateTimes, Termination, WireEnd,
-};
-use rusqlite::{Row, Statement, ToSql};
+use rusqlite::types::ValueRef;
+use rusqlite::{Row, Statement};
 
+use crate::columns::{self, Sink, Source, Value, COLUMNS};
 use crate::error::StoreError;
-use crate::record::{
-    decode_holders, duration_of_micros, encode_holders, micros_of_duration, micros_of_time,
-    time_of_micros, to_i64, Record,
-};
-
-/// The columns of `records`, in bind and select order. The eight `*_at` state columns
-/// follow [`CallState::ALL`] (checked by a test), so `entered` maps by index.
-pub(crate) const COLUMNS: [&str; 32] = [
-    "id",
-    "direction",
-    "line",
-    "line_key",
-    "local",
-    "remote",
-    "state",
-    "created_at",
-    "dialing_at",
-    "proceeding_at",
-    "ringback_at",
-    "offering_at",
-    "accepted_at",
-    "connected_at",
-    "disconnected_at",
-    "idle_at",
-    "setup_us",
-    "talk_us",
-    "origin",
-    "cause",
-    "wire",
-    "sip_status",
-    "q850",
-    "term_text",
-    "term_at",
-    "late_causes",
-    "call_ref",
-    "local_tag",
-    "remote_tag",
-    "retransmissions",
-    "holders",
-    "completed",
-];
-
-/// Index of the first state-entry column in [`COLUMNS`].
-const FIRST_STATE_COLUMN: usize = 8;
+use crate::record::Record;
 
 /// `SELECT <every column> FROM records`.
 pub(crate) fn select_sql() -> &'static str {
@@ -87,10 +44,6 @@ pub(crate) fn upsert_sql() -> &'static str {
     })
 }
 
-fn opt_time(t: Option<std::time::SystemTime>) -> Result<Option<i64>, StoreError> {
-    t.map(micros_of_time).transpose()
-}
-
 /// Binds the record's values, in [`COLUMNS`] order, to `stmt` (prepared from
 /// [`upsert_sql`]), every parameter each time, so nothing of an earlier record can remain.
 /// `holders` is scratch space for that column's text, so binding allocates nothing once it
@@ -101,54 +54,28 @@ pub(crate) fn bind(
     holders: &mut String,
 ) -> Result<(), StoreError> {
     let mut b = Binder { stmt, column: 0 };
-    b.put(to_i64(r.id.0)?)?;
-    b.put(r.direction.as_str())?;
-    b.put(&*r.line)?;
-    // Bit-cast, not range-checked: the key is an opaque 64-bit pattern and reads back
-    // exactly, so a line generation above 2^31 needs no refusal.
-    b.put(r.line_key as i64)?;
-    b.put(r.local.as_str())?;
-    b.put(r.remote.as_str())?;
-    b.put(r.state.as_str())?;
-    b.put(micros_of_time(r.created_at)?)?;
-    for t in r.entered.0 {
-        b.put(opt_time(t)?)?;
-    }
-    for d in [r.setup_duration, r.talk_duration] {
-        b.put(d.map(micros_of_duration).transpose()?)?;
-    }
-    let t = r.termination.as_ref();
-    b.put(t.map(|t| t.origin.as_str()))?;
-    b.put(t.map(|t| t.cause.as_str()))?;
-    b.put(t.map(|t| t.wire.as_str()))?;
-    b.put(t.and_then(|t| t.sip_status))?;
-    b.put(t.and_then(|t| t.q850))?;
-    b.put(t.and_then(|t| t.text.as_deref()))?;
-    b.put(opt_time(t.map(|t| t.at))?)?;
-    b.put(r.late_causes)?;
-    b.put(r.facts.call_ref.as_deref())?;
-    b.put(r.facts.local_tag.as_deref())?;
-    b.put(r.facts.remote_tag.as_deref())?;
-    b.put(to_i64(r.facts.retransmissions)?)?;
-    encode_holders(holders, &r.holders);
-    b.put(holders.as_str())?;
-    b.put(r.completed)?;
+    columns::write(r, holders, &mut b)?;
     debug_assert_eq!(b.column, COLUMNS.len());
     Ok(())
 }
 
-/// Binds parameters in order. Generic rather than through `&dyn ToSql`, so each value's
-/// conversion is inlined instead of dispatched (32 parameters a record).
+/// Binds parameters in order.
 struct Binder<'s, 'c> {
     stmt: &'s mut Statement<'c>,
     column: usize,
 }
 
-impl Binder<'_, '_> {
+impl Sink for Binder<'_, '_> {
     #[inline]
-    fn put<T: ToSql>(&mut self, value: T) -> Result<(), StoreError> {
+    fn put(&mut self, value: Value<'_>) -> Result<(), StoreError> {
         self.column += 1;
-        self.stmt.raw_bind_parameter(self.column, value)?;
+        match value {
+            Value::Null => self
+                .stmt
+                .raw_bind_parameter(self.column, rusqlite::types::Null),
+            Value::Int(v) => self.stmt.raw_bind_parameter(self.column, v),
+            Value::Text(t) => self.stmt.raw_bind_parameter(self.column, t),
+        }?;
         Ok(())
     }
 }
@@ -156,131 +83,25 @@ impl Binder<'_, '_> {
 /// Reads one row selected with [`select_sql`]. A value no version of ours writes is
 /// `Corrupt`, naming the row and column, rather than a guess.
 pub(crate) fn read(row: &Row<'_>) -> Result<Record, StoreError> {
-    let id: i64 = row.get(0)?;
-    let reader = Reader { row, id };
-    let mut entered = StateTimes::default();
-    for (i, slot) in entered.0.iter_mut().enumerate() {
-        *slot = reader.opt_time(FIRST_STATE_COLUMN + i)?;
-    }
-    let termination = match reader.opt_text(18)? {
-        None => None,
-        Some(origin) => Some(Termination {
-            origin: reader.parse(18, &origin, Origin::parse)?,
-            cause: reader.parse_required(19, Cause::parse)?,
-            wire: reader.parse_required(20, WireEnd::parse)?,
-            sip_status: reader.opt_int(21)?,
-            q850: reader.opt_int(22)?,
-            text: reader.opt_text(23)?,
-            at: reader
-                .opt_time(24)?
-                .ok_or_else(|| reader.corrupt(24, "missing"))?,
-        }),
-    };
-    Ok(Record {
-        id: CallId(u64::try_from(id).map_err(|_| reader.corrupt(0, "negative"))?),
-        direction: reader.parse_required(1, Direction::parse)?,
-        line: row.get::<_, String>(2)?.into(),
-        line_key: row.get::<_, i64>(3)? as u64,
-        local: row.get(4)?,
-        remote: row.get(5)?,
-        state: reader.parse_required(6, CallState::parse)?,
-        created_at: reader
-            .opt_time(7)?
-            .ok_or_else(|| reader.corrupt(7, "missing"))?,
-        entered,
-        setup_duration: reader.opt_duration(16)?,
-        talk_duration: reader.opt_duration(17)?,
-        termination,
-        late_causes: reader.int(25)?,
-        facts: ProviderFacts {
-            call_ref: reader.opt_text(26)?,
-            local_tag: reader.opt_text(27)?,
-            remote_tag: reader.opt_text(28)?,
-            retransmissions: reader.int(29)?,
-        },
-        holders: {
-            let text: String = row.get(30)?;
-            decode_holders(&text).ok_or_else(|| reader.corrupt(30, &text))?
-        },
-        completed: match reader.int::<u8>(31)? {
-            0 => false,
-            1 => true,
-            other => return Err(reader.corrupt(31, &other.to_string())),
-        },
-    })
+    columns::read(&RowValues(row))
 }
 
-/// Column reads that report a bad value as `Corrupt` with the row id and column name.
-struct Reader<'a, 'r> {
-    row: &'a Row<'r>,
-    id: i64,
-}
+/// A selected row as a [`Source`].
+struct RowValues<'a, 'r>(&'a Row<'r>);
 
-impl Reader<'_, '_> {
-    fn corrupt(&self, column: usize, value: &str) -> StoreError {
-        StoreError::Corrupt {
-            what: format!(
-                "record {}: column {} holds {value:?}",
-                self.id, COLUMNS[column]
-            ),
-        }
-    }
-
-    fn opt_text(&self, column: usize) -> Result<Option<String>, StoreError> {
-        Ok(self.row.get(column)?)
-    }
-
-    fn opt_int<T: TryFrom<i64>>(&self, column: usize) -> Result<Option<T>, StoreError> {
-        let v: Option<i64> = self.row.get(column)?;
-        v.map(|v| T::try_from(v).map_err(|_| self.corrupt(column, &v.to_string())))
-            .transpose()
-    }
-
-    fn int<T: TryFrom<i64>>(&self, column: usize) -> Result<T, StoreError> {
-        self.opt_int(column)?
-            .ok_or_else(|| self.corrupt(column, "NULL"))
-    }
-
-    fn opt_time(&self, column: usize) -> Result<Option<std::time::SystemTime>, StoreError> {
-        let v: Option<i64> = self.row.get(column)?;
-        v.map(|v| time_of_micros(v).ok_or_else(|| self.corrupt(column, &v.to_string())))
-            .transpose()
-    }
-
-    fn opt_duration(&self, column: usize) -> Result<Option<std::time::Duration>, StoreError> {
-        let v: Option<i64> = self.row.get(column)?;
-        v.map(|v| duration_of_micros(v).ok_or_else(|| self.corrupt(column, &v.to_string())))
-            .transpose()
-    }
-
-    fn parse<T>(
-        &self,
-        column: usize,
-        text: &str,
-        f: fn(&str) -> Option<T>,
-    ) -> Result<T, StoreError> {
-        f(text).ok_or_else(|| self.corrupt(column, text))
-    }
-
-    fn parse_required<T>(&self, column: usize, f: fn(&str) -> Option<T>) -> Result<T, StoreError> {
-        let text = self
-            .opt_text(column)?
-            .ok_or_else(|| self.corrupt(column, "NULL"))?;
-        self.parse(column, &text, f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_columns_follow_the_core_state_order() {
-        for (i, state) in CallState::ALL.iter().enumerate() {
-            assert_eq!(
-                COLUMNS[FIRST_STATE_COLUMN + i],
-                format!("{}_at", state.as_str())
-            );
+impl Source for RowValues<'_, '_> {
+    fn value(&self, column: usize) -> Result<Value<'_>, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt {
+            what: format!("column {} holds {what}", COLUMNS[column]),
+        };
+        match self.0.get_ref(column)? {
+            ValueRef::Null => Ok(Value::Null),
+            ValueRef::Integer(v) => Ok(Value::Int(v)),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .map(Value::Text)
+                .map_err(|_| corrupt("text that is not UTF-8")),
+            ValueRef::Real(v) => Err(corrupt(&format!("the real {v}"))),
+            ValueRef::Blob(_) => Err(corrupt("a blob")),
         }
     }
 }

@@ -7,7 +7,9 @@ use linedrop_core::{
     AppId, CallId, CallInfo, CallState, Cause, Direction, Holder, LineId, Origin, Privilege,
     ProviderFacts, RecordUpdate, StateTimes, Termination, WireEnd,
 };
-use linedrop_store::Record;
+use linedrop_store::{Record, RecordPage, RecordQuery, SqliteStore, Store, StoreError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tempfile::TempDir;
 
 /// A line address used by most tests.
@@ -108,4 +110,59 @@ pub fn ended(
         t.sip_status = sip_status;
     }
     Record::from_update(RecordUpdate::Ended(info), LINE)
+}
+
+/// A store that fails every write while its switch is on.
+pub struct Flaky {
+    /// The store it writes to when not failing.
+    pub inner: SqliteStore,
+    /// While true, every write fails.
+    pub failing: Arc<AtomicBool>,
+}
+
+impl Store for Flaky {
+    fn apply(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("disk full (simulated)".into()));
+        }
+        self.inner.apply(records)
+    }
+    fn get(&self, id: CallId) -> Result<Option<Record>, StoreError> {
+        self.inner.get(id)
+    }
+    fn query(&self, q: &RecordQuery) -> Result<RecordPage, StoreError> {
+        self.inner.query(q)
+    }
+    fn count(&self) -> Result<u64, StoreError> {
+        self.inner.count()
+    }
+    fn max_call_id(&self) -> Result<Option<u64>, StoreError> {
+        self.inner.max_call_id()
+    }
+    fn close_orphans(&mut self, at: SystemTime) -> Result<Vec<CallId>, StoreError> {
+        self.inner.close_orphans(at)
+    }
+    fn purge_completed_before(&mut self, before: SystemTime) -> Result<u64, StoreError> {
+        self.inner.purge_completed_before(before)
+    }
+}
+
+/// Runs test `test` of this binary again in a child process, with `env` naming the database
+/// at `path`: the test sees the variable and plays the part of a process that dies by abort.
+/// Returns once the child has died as planned.
+pub fn crash_child(test: &str, env: &str, path: &std::path::Path) {
+    let exe = std::env::current_exe().expect("test binary");
+    let output = std::process::Command::new(exe)
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env(env, path)
+        .output()
+        .expect("run the child");
+    // Its output is kept out of ours (a test runner's half-printed report would confuse
+    // whoever reads the log) and shown only if it did not die as planned.
+    assert!(
+        !output.status.success(),
+        "the child must die by abort, got {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout)
+    );
 }

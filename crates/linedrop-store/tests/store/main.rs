@@ -3,6 +3,7 @@
 
 mod common;
 mod idempotency; // repeated and out-of-order updates leave one row, never downgraded
+mod journal; // durable in the journal, applied later, replayed after a crash
 mod migrations; // schema versions, foreign and newer files
 mod pages; // what a commit adds to the write-ahead log, and its bound
 mod purge; // retention removes only old completed rows

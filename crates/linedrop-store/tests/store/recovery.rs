@@ -1,9 +1,7 @@
-use std::process::Command;
-
 use linedrop_core::{CallId, CallState, Cause, Origin, WireEnd};
 use linedrop_store::{Record, RecordWriter, SqliteStore, Store, WriterConfig};
 
-use crate::common::{at, created, ended, temp_db, DEADLINE};
+use crate::common::{at, crash_child, created, ended, temp_db, DEADLINE};
 
 /// Set in the child process that plays a daemon killed mid-run; names its database.
 const CHILD_ENV: &str = "LINEDROP_STORE_TEST_ABORT_CHILD";
@@ -97,24 +95,10 @@ fn a_committed_batch_survives_an_abort() {
         child(&path);
     }
     let (_dir, path) = temp_db();
-    let exe = std::env::current_exe().expect("test binary");
-    let output = Command::new(exe)
-        .args([
-            "--exact",
-            "recovery::a_committed_batch_survives_an_abort",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(CHILD_ENV, &path)
-        .output()
-        .expect("run the child");
-    // Its output is kept out of ours (a test runner's half-printed report would confuse
-    // whoever reads the log) and shown only if it did not die as planned.
-    assert!(
-        !output.status.success(),
-        "the child must die by abort, got {}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout)
+    crash_child(
+        "recovery::a_committed_batch_survives_an_abort",
+        CHILD_ENV,
+        &path,
     );
 
     let mut store = SqliteStore::open(&path).expect("reopen after the crash");

@@ -4,12 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use linedrop_core::{CallId, Cause, Origin};
-use linedrop_store::{
-    Commit, Record, RecordPage, RecordQuery, RecordWriter, SqliteStore, Store, StoreError,
-    WriterConfig,
-};
+use linedrop_store::{Commit, Record, RecordWriter, SqliteStore, Store, StoreError, WriterConfig};
 
-use crate::common::{at, created, ended, temp_db, DEADLINE};
+use crate::common::{at, created, ended, temp_db, Flaky, DEADLINE};
 
 /// A config whose first commit waits until the test opens the gate, so that everything
 /// sent meanwhile is queued when the writer resumes: batching becomes deterministic.
@@ -221,39 +218,6 @@ fn an_unrepresentable_record_is_refused_at_send() {
         Err(StoreError::InvalidRecord(_))
     ));
     assert_eq!(writer.stats().sent, 0);
-}
-
-/// A store that fails every write while its switch is on.
-struct Flaky {
-    inner: SqliteStore,
-    failing: Arc<AtomicBool>,
-}
-
-impl Store for Flaky {
-    fn apply(&mut self, records: &[Record]) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError::Backend("disk full (simulated)".into()));
-        }
-        self.inner.apply(records)
-    }
-    fn get(&self, id: CallId) -> Result<Option<Record>, StoreError> {
-        self.inner.get(id)
-    }
-    fn query(&self, q: &RecordQuery) -> Result<RecordPage, StoreError> {
-        self.inner.query(q)
-    }
-    fn count(&self) -> Result<u64, StoreError> {
-        self.inner.count()
-    }
-    fn max_call_id(&self) -> Result<Option<u64>, StoreError> {
-        self.inner.max_call_id()
-    }
-    fn close_orphans(&mut self, at: SystemTime) -> Result<Vec<CallId>, StoreError> {
-        self.inner.close_orphans(at)
-    }
-    fn purge_completed_before(&mut self, before: SystemTime) -> Result<u64, StoreError> {
-        self.inner.purge_completed_before(before)
-    }
 }
 
 #[test]

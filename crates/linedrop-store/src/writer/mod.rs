@@ -1,8 +1,12 @@
-//! The record writer: a dedicated thread that owns a [`Store`] and commits records in
-//! batches, so the call path only ever pushes onto a channel.
+//! The record writer: a dedicated thread that makes records durable in batches, so the call
+//! path only ever pushes onto a channel. Without a journal it commits each batch to the
+//! store; with one ([`WriterConfig::journal`]) it appends each batch to the journal and an
+//! applier thread brings the store up to date in large transactions.
 
-use std::collections::VecDeque;
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+mod apply;
+mod beat;
+
+use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -10,6 +14,7 @@ use std::time::Duration;
 use linedrop_core::{CallId, RecordUpdate};
 
 use crate::error::StoreError;
+use crate::journal::{self, Appender, JournalConfig};
 use crate::record::Record;
 use crate::store::Store;
 
@@ -23,7 +28,7 @@ pub const DEFAULT_MAX_BATCH: usize = 512;
 
 /// How many times the writer tries the last batch when closing before it gives up and
 /// reports the records it could not write.
-const CLOSE_ATTEMPTS: u32 = 3;
+pub(super) const CLOSE_ATTEMPTS: u32 = 3;
 
 /// What one committed batch made durable, given to [`WriterConfig::on_commit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +62,17 @@ pub struct WriterConfig {
     /// `Ended` record is durable without polling (it logs each call's end there, once the
     /// record is on disk). It must be quick: the next batch waits for it.
     pub on_commit: Option<OnCommit>,
+    /// Make batches durable in this journal, and bring the store up to date from a thread
+    /// of its own, one transaction per sealed segment (about a second of records), instead
+    /// of committing every batch to the store. A store commit has a large fixed cost (the
+    /// pages it touches, written whole), and a journal batch costs one `write(2)`.
+    ///
+    /// The writer first replays what the journal already holds (see [`journal::replay`]).
+    /// Its segments are deleted once the store has committed their records, so the store
+    /// should sync its commits ([`crate::Durability::Full`]): otherwise a power loss could
+    /// lose records whose segment is gone. Queries on another connection see a record once
+    /// it is in the store: [`RecordWriter::settle`] asks for that first.
+    pub journal: Option<JournalConfig>,
 }
 
 impl std::fmt::Debug for WriterConfig {
@@ -65,6 +81,7 @@ impl std::fmt::Debug for WriterConfig {
             .field("max_batch", &self.max_batch)
             .field("linger", &self.linger)
             .field("on_commit", &self.on_commit.is_some())
+            .field("journal", &self.journal)
             .finish()
     }
 }
@@ -74,15 +91,21 @@ impl std::fmt::Debug for WriterConfig {
 pub struct WriterStats {
     /// Records accepted by [`RecordWriter::send`].
     pub sent: u64,
-    /// Records committed.
+    /// Records made durable: committed to the store, or with a journal, written to it.
     pub committed: u64,
-    /// Transactions committed (each one batch).
+    /// Batches made durable (each one store transaction, or with a journal, one write).
     pub batches: u64,
+    /// Records in the store: the same as `committed` without a journal; with one, those the
+    /// applier has committed to the store (it may be up to a segment behind).
+    pub applied: u64,
     /// Times the writer thread parked to wait for a record, so that the next sender had to
     /// wake it. Under a steady load with a linger it stays parked only between busy spells.
     pub parks: u64,
     /// Commits that failed; their records stay queued and are tried again.
     pub failed_commits: u64,
+    /// With a journal, store transactions that failed; their records stay in the journal
+    /// and are tried again.
+    pub failed_applies: u64,
     /// The most recent commit failure.
     pub last_error: Option<StoreError>,
 }
@@ -114,6 +137,8 @@ struct Progress {
     stats: WriterStats,
     /// The highest [`Seq`] known durable.
     durable: Seq,
+    /// The highest [`Seq`] known to be in the store.
+    applied: Seq,
     /// The thread has ended (closed, failed at close, or panicked).
     stopped: bool,
     /// Threads waiting on `changed` ([`RecordWriter::wait_durable`], [`RecordWriter::flush`]).
@@ -136,7 +161,7 @@ impl Progress {
     }
 }
 
-struct Shared {
+pub(super) struct Shared {
     progress: Mutex<Progress>,
     /// Signalled whenever `progress` changes while a thread waits.
     changed: Condvar,
@@ -160,7 +185,7 @@ impl Shared {
 
 /// Takes a lock whose holder may have panicked: every guarded value here is a set of
 /// counters updated in single assignments, so it is consistent whatever happened.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -176,6 +201,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct RecordWriter {
     sending: Mutex<Sending>,
     shared: Arc<Shared>,
+    /// The applier's queue, with a journal.
+    applier: Option<Arc<apply::Queue>>,
     thread: Option<JoinHandle<Result<(), StoreError>>>,
 }
 
@@ -188,20 +215,35 @@ impl std::fmt::Debug for RecordWriter {
 }
 
 impl RecordWriter {
-    /// Starts the writer thread, which owns `store` from now on.
+    /// Starts the writer thread, which owns `store` from now on (with a journal, the
+    /// applier thread owns it, once the journal's records are replayed into it here).
     pub fn spawn<S: Store + Send + 'static>(
-        store: S,
-        config: WriterConfig,
+        mut store: S,
+        mut config: WriterConfig,
     ) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
         });
+        let (mode, applier) = match config.journal.take() {
+            None => (beat::Mode::Direct(store), None),
+            Some(journal) => {
+                journal::replay(&journal.path, &mut store)?;
+                let appender = Appender::new(journal)?;
+                let (queue, thread) = apply::spawn(store, Arc::clone(&shared))?;
+                let mode = beat::Mode::Journal {
+                    appender,
+                    queue: Arc::clone(&queue),
+                    applier: thread,
+                };
+                (mode, Some(queue))
+            }
+        };
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("linedrop-records".into())
-            .spawn(move || run(store, rx, &thread_shared, config))
+            .spawn(move || beat::run(mode, rx, &thread_shared, config))
             .map_err(|e| StoreError::Backend(format!("cannot start the record writer: {e}")))?;
         Ok(Self {
             sending: Mutex::new(Sending {
@@ -209,6 +251,7 @@ impl RecordWriter {
                 last: 0,
             }),
             shared,
+            applier,
             thread: Some(thread),
         })
     }
@@ -284,6 +327,30 @@ impl RecordWriter {
         }
     }
 
+    /// Waits up to `timeout` until every record durable now is also in the store, so that a
+    /// query on another connection to it sees them; true if they are. Without a journal
+    /// that is always so at once. With one, the applier commits what it holds now instead of
+    /// at the next seal: a reader that must see the newest records calls this first.
+    pub fn settle(&self, timeout: Duration) -> bool {
+        let target = self.durable();
+        let Some(queue) = &self.applier else {
+            return true;
+        };
+        let progress = lock(&self.shared.progress);
+        if progress.applied >= target {
+            return true;
+        }
+        queue.want(target);
+        let progress = Progress::counted(progress, |progress| {
+            self.shared
+                .changed
+                .wait_timeout_while(progress, timeout, |p| p.applied < target && !p.stopped)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0
+        });
+        progress.applied >= target
+    }
+
     /// The writer's counters.
     pub fn stats(&self) -> WriterStats {
         let sent = lock(&self.sending).last;
@@ -329,152 +396,6 @@ impl Drop for StopGuard<'_> {
 }
 
 /// The pause after the `n`th failure in a row: 10 ms doubling to one second.
-fn backoff(n: u32) -> Duration {
+pub(super) fn backoff(n: u32) -> Duration {
     Duration::from_millis(10u64 << n.min(7)).min(Duration::from_secs(1))
-}
-
-/// The writer thread: batch whatever is queued, commit, repeat until the channel closes
-/// and everything in it is written.
-fn run<S: Store>(
-    mut store: S,
-    rx: Receiver<Box<Record>>,
-    shared: &Shared,
-    mut config: WriterConfig,
-) -> Result<(), StoreError> {
-    let _guard = StopGuard(shared);
-    // Rebound after the guard so it drops first: once `stopped` is visible, the channel is
-    // already closed and every later send fails with `Closed`.
-    let rx = rx;
-    let max_batch = match config.max_batch {
-        0 => DEFAULT_MAX_BATCH,
-        n => n,
-    };
-    let mut pending: VecDeque<Record> = VecDeque::new();
-    let mut next_seq: Seq = 1;
-    let mut open = true;
-    let mut failures_in_row = 0;
-    let mut latency_log = LatencyLog::from_env();
-    // Borrows the store for the thread's life: its statements are prepared once.
-    let mut session = store.write_session();
-    let mut completed: Vec<CallId> = Vec::new();
-    // Whether the last linger brought records. While it does, the writer keeps a steady
-    // beat (sleep a linger, take what came) instead of parking on the channel: a sender
-    // must wake a parked thread, a system call on the call path and a second wake-up of
-    // this thread per batch. One quiet linger and it parks, so an idle daemon sleeps.
-    let mut busy = false;
-    loop {
-        if pending.is_empty() {
-            if !open {
-                return Ok(());
-            }
-            if !busy {
-                shared.update(|progress| progress.stats.parks += 1);
-                match rx.recv() {
-                    Ok(record) => pending.push_back(*record),
-                    Err(_) => return Ok(()),
-                }
-            }
-            // Sleep rather than wait on the channel: a sender wakes a thread blocked in
-            // `recv`, so waiting there would cost one wake-up per record again.
-            if !config.linger.is_zero() {
-                std::thread::sleep(config.linger);
-            }
-        }
-        // Take only what is already queued: a batch is what piled up during the last
-        // commit (and the linger), so a burst shares a transaction.
-        while open && pending.len() < max_batch {
-            match rx.try_recv() {
-                Ok(record) => pending.push_back(*record),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => open = false,
-            }
-        }
-        // With a linger, a beat that brought nothing ends the busy spell; without one, the
-        // writer parks whenever the queue is empty, as it always did.
-        busy = !config.linger.is_zero() && !pending.is_empty();
-        if pending.is_empty() {
-            continue;
-        }
-        let n = pending.len().min(max_batch);
-        let batch = &pending.make_contiguous()[..n];
-        match session.apply(batch) {
-            Ok(()) => {
-                failures_in_row = 0;
-                let through = next_seq + n as Seq - 1;
-                next_seq = through + 1;
-                if config.on_commit.is_some() {
-                    completed.clear();
-                    completed.extend(batch.iter().filter(|r| r.completed).map(|r| r.id));
-                }
-                if let Some(log) = latency_log.as_mut() {
-                    log.committed(batch);
-                }
-                shared.update(|progress| {
-                    progress.durable = through;
-                    progress.stats.committed += n as u64;
-                    progress.stats.batches += 1;
-                });
-                if let Some(on_commit) = config.on_commit.as_mut() {
-                    on_commit(&Commit {
-                        through,
-                        records: n,
-                        completed: &completed,
-                        batch,
-                    });
-                }
-                pending.drain(..n);
-            }
-            Err(e) => {
-                failures_in_row += 1;
-                shared.update(|progress| {
-                    progress.stats.failed_commits += 1;
-                    progress.stats.last_error = Some(e.clone());
-                });
-                if !open && failures_in_row >= CLOSE_ATTEMPTS {
-                    return Err(StoreError::Backend(format!(
-                        "{} records not written at close: {e}",
-                        pending.len()
-                    )));
-                }
-                std::thread::sleep(backoff(failures_in_row));
-            }
-        }
-    }
-}
-
-/// The benchmark's probe for "time to a durable record", off unless the environment variable
-/// `LINEDROP_BENCH_DURABLE_LOG` names a file. After each commit it appends, for every completed
-/// record in the batch, one line: the microseconds from the call's last state change (for a
-/// call the peer hung up, the moment the engine handled the BYE) to the end of the commit.
-/// `bench/` reads it; nothing else does.
-struct LatencyLog {
-    out: std::io::BufWriter<std::fs::File>,
-}
-
-impl LatencyLog {
-    fn from_env() -> Option<Self> {
-        let path = std::env::var_os("LINEDROP_BENCH_DURABLE_LOG")?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok()?;
-        Some(Self {
-            out: std::io::BufWriter::new(file),
-        })
-    }
-
-    fn committed(&mut self, batch: &[Record]) {
-        use std::io::Write;
-        let now = std::time::SystemTime::now();
-        for record in batch.iter().filter(|r| r.completed) {
-            let Some(ended) = record.entered.0.iter().flatten().max() else {
-                continue;
-            };
-            if let Ok(took) = now.duration_since(*ended) {
-                let _ = writeln!(self.out, "{}", took.as_micros());
-            }
-        }
-        let _ = self.out.flush();
-    }
 }
