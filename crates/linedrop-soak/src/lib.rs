@@ -30,7 +30,7 @@ use linedrop_core::{
     EventKind, Hangup, Ledger, LineConfig, LineId, Now, Origin, Privilege, Release,
 };
 use linedrop_sip::ua::{LineOptions, SipConfig, SipProvider};
-use linedrop_store::{RecordWriter, SqliteStore, Store, WriterConfig};
+use linedrop_store::{Durability, JournalConfig, RecordWriter, SqliteStore, Store, WriterConfig};
 
 use net::{Link, Net, Rng};
 pub use scenario::Scenario;
@@ -147,8 +147,13 @@ const SWEEP: Duration = Duration::from_secs(5);
 
 /// Runs the soak and checks the outcome.
 pub fn run(cfg: &SoakConfig) -> Result<Report, String> {
-    let store = SqliteStore::open(&cfg.db).map_err(|e| e.to_string())?;
-    let writer = RecordWriter::spawn(store, WriterConfig::default()).map_err(|e| e.to_string())?;
+    // As the daemon writes them: through the journal, into a store that syncs its commits.
+    let store = SqliteStore::open_with(&cfg.db, Durability::Full).map_err(|e| e.to_string())?;
+    let config = WriterConfig {
+        journal: Some(JournalConfig::beside(&cfg.db)),
+        ..WriterConfig::default()
+    };
+    let writer = RecordWriter::spawn(store, config).map_err(|e| e.to_string())?;
     let mut sim = Sim::new(cfg, writer)?;
     let start = sim.now.instant;
     let mut rng = Rng::new(cfg.seed ^ 0x5eed);
