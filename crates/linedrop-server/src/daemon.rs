@@ -12,7 +12,7 @@ use linedrop_core::{CallIds, Engine, EngineConfig, LineConfig, Privilege};
 use linedrop_sip::driver::{self, DriverConfig, Handle};
 use linedrop_sip::ua::{SipConfig, SipProvider};
 use linedrop_store::{
-    Commit, Durability, JournalConfig, RecordWriter, SqliteStore, Store, WriterConfig,
+    Durability, JournalConfig, Record, RecordWriter, SqliteStore, Store, WriterConfig,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -79,7 +79,7 @@ pub struct Running {
     /// The shared API state.
     pub state: AppState,
     driver_stop: oneshot::Sender<()>,
-    driver_task: JoinHandle<Engine<SipProvider>>,
+    driver_task: driver::DriverThread,
     api_stop: oneshot::Sender<()>,
     api_task: JoinHandle<io::Result<()>>,
     writer: Arc<RecordWriter>,
@@ -150,9 +150,9 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         store,
         WriterConfig {
             linger: Duration::from_millis(config.store.commit_linger_ms),
-            on_commit: Some(Box::new({
+            on_apply: Some(Box::new({
                 let mut lines = Vec::new();
-                move |commit: &Commit<'_>| end_log::log_committed(commit.batch, &mut lines)
+                move |records: &[Record]| end_log::log_committed(records, &mut lines)
             })),
             journal: Some(journal),
             ..WriterConfig::default()
@@ -255,9 +255,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     };
     let (handle, commands) = driver::channel(4096);
     let (driver_stop, stopped) = oneshot::channel::<()>();
-    let driver_task = tokio::spawn(driver::run(sockets, engine, commands, sink, async {
+    let driver_task = driver::spawn_thread(sockets, engine, commands, sink, async {
         let _ = stopped.await;
-    }));
+    })
+    .map_err(|e| ServeError::Config(format!("cannot start the SIP thread: {e}")))?;
 
     let state = AppState {
         handle: handle.clone(),
@@ -313,7 +314,7 @@ impl Running {
             tracing::warn!("shutdown deadline passed with calls still tearing down");
         }
         let _ = self.driver_stop.send(());
-        let engine = self.driver_task.await.ok();
+        let engine = self.driver_task.join().await;
         // Whatever the engine still holds is written as it stands, so no record is lost.
         drop(engine);
         if let Err(e) = self.writer.flush() {

@@ -1,8 +1,9 @@
-//! The one log line per call end, written by hand, once the call's record is durable.
+//! The one log line per call end, written by hand, once the call's record is in the store.
 //!
-//! The record writer's thread writes the lines after each commit, all of a batch's in one
-//! `write(2)`: the SIP thread neither formats nor writes them, and a line in the log means
-//! the record it speaks of is on disk.
+//! The thread that writes the store (the record writer's applier) writes the lines after
+//! each transaction, all of its ends in one `write(2)`, about once a second: the SIP thread
+//! neither formats nor writes them, and a line in the log means the record it speaks of is
+//! on disk and in the store.
 //!
 //! Through `tracing-subscriber`'s formatter the line cost about 10,000 instructions per call
 //! (callgrind, 600 calls): the dispatcher, the generic field visitor, and `core::fmt` for

@@ -62,5 +62,5 @@ pub use record::Record;
 pub use sqlite::{Durability, SqliteStore, SCHEMA_VERSION};
 pub use store::{Store, WriteSession};
 pub use writer::{
-    Commit, OnCommit, RecordWriter, Seq, WriterConfig, WriterStats, DEFAULT_MAX_BATCH,
+    Commit, OnApply, OnCommit, RecordWriter, Seq, WriterConfig, WriterStats, DEFAULT_MAX_BATCH,
 };

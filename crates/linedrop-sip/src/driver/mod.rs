@@ -73,6 +73,7 @@ mod socket;
 mod stats;
 mod task;
 mod tcp;
+mod thread;
 mod udp;
 
 use std::net::SocketAddr;
@@ -88,6 +89,7 @@ pub use handle::{channel, drain, Closed, Handle};
 pub use outputs::{ChannelOutputs, Output, Outputs};
 pub use socket::{bind, Sockets};
 pub use stats::{DriverStats, StatsSnapshot};
+pub use thread::{spawn_thread, DriverThread};
 
 /// Work for the engine task: a closure run with the engine and the current time, after
 /// which the driver drains the engine's outputs as after any other input.

@@ -35,6 +35,17 @@ impl Sockets {
         self.tcp.as_ref().map(TcpListener::local_addr).transpose()
     }
 
+    /// The same sockets, registered with the runtime this is called in instead of the one
+    /// they were bound in ([`spawn_thread`](super::spawn_thread) moves them to its own).
+    pub(crate) fn moved_to_current_runtime(self) -> io::Result<Self> {
+        let udp = UdpSocket::from_std(self.udp.into_std()?)?;
+        let tcp = match self.tcp {
+            Some(listener) => Some(TcpListener::from_std(listener.into_std()?)?),
+            None => None,
+        };
+        Ok(Self { udp, tcp, ..self })
+    }
+
     /// The driver's counters; stays readable while (and after) the driver runs.
     pub fn stats(&self) -> Arc<DriverStats> {
         self.stats.clone()

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use linedrop_core::CallId;
 
-use super::{backoff, lock, Seq, Shared, CLOSE_ATTEMPTS};
+use super::{backoff, lock, OnApply, Seq, Shared, CLOSE_ATTEMPTS};
 use crate::error::StoreError;
 use crate::record::Record;
 use crate::store::Store;
@@ -84,6 +84,7 @@ pub(super) type Applier = JoinHandle<Result<(), StoreError>>;
 pub(super) fn spawn<S: Store + Send + 'static>(
     store: S,
     shared: Arc<Shared>,
+    on_apply: Option<OnApply>,
 ) -> Result<(Arc<Queue>, Applier), StoreError> {
     let queue = Arc::new(Queue {
         handed: Mutex::new(Handed::default()),
@@ -92,12 +93,17 @@ pub(super) fn spawn<S: Store + Send + 'static>(
     let thread_queue = Arc::clone(&queue);
     let thread = std::thread::Builder::new()
         .name("linedrop-apply".into())
-        .spawn(move || run(store, &thread_queue, &shared))
+        .spawn(move || run(store, &thread_queue, &shared, on_apply))
         .map_err(|e| StoreError::Backend(format!("cannot start the record applier: {e}")))?;
     Ok((queue, thread))
 }
 
-fn run<S: Store>(mut store: S, queue: &Queue, shared: &Shared) -> Result<(), StoreError> {
+fn run<S: Store>(
+    mut store: S,
+    queue: &Queue,
+    shared: &Shared,
+    mut on_apply: Option<OnApply>,
+) -> Result<(), StoreError> {
     let mut session = store.write_session();
     let mut pending: Vec<Record> = Vec::new();
     let mut sealed: Vec<PathBuf> = Vec::new();
@@ -133,6 +139,9 @@ fn run<S: Store>(mut store: S, queue: &Queue, shared: &Shared) -> Result<(), Sto
         match result {
             Ok(()) => {
                 failures_in_row = 0;
+                if let (Some(on_apply), false) = (on_apply.as_mut(), pending.is_empty()) {
+                    on_apply(&pending);
+                }
                 pending.clear();
                 // The store has them: the segments may go. One that cannot be deleted is
                 // only replayed (harmlessly) at the next start.

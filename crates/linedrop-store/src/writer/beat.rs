@@ -218,6 +218,9 @@ fn beat(
                         batch,
                     });
                 }
+                if let (Some(on_apply), true) = (config.on_apply.as_mut(), direct) {
+                    on_apply(batch);
+                }
                 target.written(pending.drain(..n), through);
             }
             Err(e) => {
@@ -240,9 +243,9 @@ fn beat(
 }
 
 /// The benchmark's probe for "time to a durable record", off unless the environment variable
-/// `LINEDROP_BENCH_DURABLE_LOG` names a file. After each commit it appends, for every completed
+/// `LINEDROP_BENCH_DURABLE_LOG` names a file. After each durable batch it appends, for every completed
 /// record in the batch, one line: the microseconds from the call's last state change (for a
-/// call the peer hung up, the moment the engine handled the BYE) to the end of the commit.
+/// call the peer hung up, the moment the engine handled the BYE) to the batch being durable.
 /// `bench/` reads it; nothing else does.
 struct LatencyLog {
     out: std::io::BufWriter<std::fs::File>,

@@ -46,6 +46,9 @@ pub struct Commit<'a> {
 /// A callback run on the writer thread after each commit.
 pub type OnCommit = Box<dyn FnMut(&Commit<'_>) + Send>;
 
+/// A callback run after each store transaction with the records it wrote.
+pub type OnApply = Box<dyn FnMut(&[Record]) + Send>;
+
 /// How a [`RecordWriter`] batches, and whom it tells.
 #[derive(Default)]
 pub struct WriterConfig {
@@ -62,6 +65,12 @@ pub struct WriterConfig {
     /// `Ended` record is durable without polling (it logs each call's end there, once the
     /// record is on disk). It must be quick: the next batch waits for it.
     pub on_commit: Option<OnCommit>,
+    /// Called after each store transaction, on the thread that ran it, with the records it
+    /// wrote: every record of the batch without a journal (right after `on_commit`); with
+    /// one, the applier's round, one record per call (the one the store kept). How the
+    /// daemon logs each call's end once a second, in one write, rather than on every
+    /// beat. It must be quick: the next transaction waits for it.
+    pub on_apply: Option<OnApply>,
     /// Make batches durable in this journal, and bring the store up to date from a thread
     /// of its own, one transaction per sealed segment (about a second of records), instead
     /// of committing every batch to the store. A store commit has a large fixed cost (the
@@ -81,6 +90,7 @@ impl std::fmt::Debug for WriterConfig {
             .field("max_batch", &self.max_batch)
             .field("linger", &self.linger)
             .field("on_commit", &self.on_commit.is_some())
+            .field("on_apply", &self.on_apply.is_some())
             .field("journal", &self.journal)
             .finish()
     }
@@ -231,7 +241,8 @@ impl RecordWriter {
             Some(journal) => {
                 journal::replay(&journal.path, &mut store)?;
                 let appender = Appender::new(journal)?;
-                let (queue, thread) = apply::spawn(store, Arc::clone(&shared))?;
+                let on_apply = config.on_apply.take();
+                let (queue, thread) = apply::spawn(store, Arc::clone(&shared), on_apply)?;
                 let mode = beat::Mode::Journal {
                     appender,
                     queue: Arc::clone(&queue),

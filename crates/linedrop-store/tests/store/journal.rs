@@ -350,3 +350,42 @@ fn a_round_of_many_updates_per_call_leaves_the_rows_that_writing_them_one_by_one
     }
     writer.close().expect("close");
 }
+
+#[test]
+fn each_call_end_is_reported_once_after_the_store_has_it() {
+    let (_dir, path) = temp_db();
+    let seen: Arc<std::sync::Mutex<Vec<Record>>> = Arc::default();
+    let reader = SqliteStore::open(&path).expect("reader");
+    let config = WriterConfig {
+        on_apply: Some(Box::new({
+            let seen = Arc::clone(&seen);
+            let reader = SqliteStore::open(&path).expect("reader");
+            move |records: &[Record]| {
+                for r in records {
+                    // Called after the commit: the store already holds what it reports.
+                    assert_eq!(reader.get(r.id), Ok(Some(r.clone())));
+                }
+                seen.lock().expect("lock").extend_from_slice(records);
+            }
+        })),
+        ..journalled(&path)
+    };
+    let writer =
+        RecordWriter::spawn(SqliteStore::open(&path).expect("open"), config).expect("spawn");
+    for record in traffic(10) {
+        writer.send_record(record).expect("send");
+    }
+    writer.close().expect("close");
+    let seen = seen.lock().expect("lock");
+    for id in 1..=10 {
+        let of_call: Vec<&Record> = seen.iter().filter(|r| r.id == CallId(id)).collect();
+        assert_eq!(
+            of_call.last().map(|r| (*r).clone()),
+            Some(expected(id)),
+            "call {id}"
+        );
+        let ends = of_call.iter().filter(|r| r.completed).count();
+        assert_eq!(ends, usize::from(id % 2 == 1), "call {id}: {of_call:?}");
+    }
+    assert_eq!(reader.count(), Ok(10));
+}
