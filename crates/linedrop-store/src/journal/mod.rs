@@ -211,6 +211,12 @@ impl Appender {
         }
     }
 
+    /// Whether the open segment must take no more frames: a failed write could not be cut
+    /// back, so it may end in a torn frame.
+    pub(crate) fn spoiled(&self) -> bool {
+        self.spoiled
+    }
+
     /// Whether the open segment should be sealed now: it is old or large enough, or spoiled.
     pub(crate) fn due(&self) -> bool {
         self.current.as_ref().is_some_and(|s| {
@@ -258,4 +264,46 @@ fn open(config: &JournalConfig, number: u64) -> Result<Segment, StoreError> {
         len: 0,
         opened: Instant::now(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spoiled_segment_comes_due_and_the_next_batch_opens_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = JournalConfig {
+            path: dir.path().join("j"),
+            sync: false,
+        };
+        let mut appender = Appender::new(config).unwrap();
+        appender.append(&[]).unwrap();
+        assert!(!appender.due(), "young and small");
+        // As a failed write that could not be cut back leaves it.
+        appender.spoiled = true;
+        assert!(appender.due() && appender.spoiled());
+        let first = appender.seal().unwrap();
+        assert!(!appender.spoiled());
+        appender.append(&[]).unwrap();
+        let second = appender.seal().unwrap();
+        assert_eq!(
+            (first, second),
+            (dir.path().join("j.1"), dir.path().join("j.2"))
+        );
+    }
+
+    #[test]
+    fn an_appender_numbers_above_the_segments_it_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("j.7"), b"").unwrap();
+        std::fs::write(dir.path().join("j.x"), b"").unwrap();
+        let config = JournalConfig {
+            path: dir.path().join("j"),
+            sync: false,
+        };
+        let mut appender = Appender::new(config).unwrap();
+        appender.append(&[]).unwrap();
+        assert_eq!(appender.seal(), Some(dir.path().join("j.8")));
+    }
 }

@@ -41,7 +41,16 @@ impl Target<'_> {
     fn write(&mut self, batch: &[Record]) -> Result<(), StoreError> {
         match self {
             Target::Direct(session) => session.apply(batch),
-            Target::Journal { appender, .. } => appender.append(batch),
+            Target::Journal { appender, queue } => {
+                // A segment a failed write may have left torn takes no more frames: they
+                // would sit behind the tear, where a replay stops reading.
+                if appender.spoiled() {
+                    if let Some(segment) = appender.seal() {
+                        queue.seal(segment);
+                    }
+                }
+                appender.append(batch)
+            }
         }
     }
 
