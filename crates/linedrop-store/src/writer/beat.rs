@@ -45,9 +45,7 @@ impl Target<'_> {
                 // A segment a failed write may have left torn takes no more frames: they
                 // would sit behind the tear, where a replay stops reading.
                 if appender.spoiled() {
-                    if let Some(segment) = appender.seal() {
-                        queue.seal(segment);
-                    }
+                    seal(appender, queue);
                 }
                 appender.append(batch)
             }
@@ -62,9 +60,7 @@ impl Target<'_> {
             Target::Journal { appender, queue } => {
                 queue.hand(batch, through);
                 if appender.due() {
-                    if let Some(segment) = appender.seal() {
-                        queue.seal(segment);
-                    }
+                    seal(appender, queue);
                 }
             }
         }
@@ -81,11 +77,7 @@ impl Target<'_> {
                 match rx.recv_timeout(wait) {
                     Ok(record) => return Some(record),
                     Err(RecvTimeoutError::Disconnected) => return None,
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Some(segment) = appender.seal() {
-                            queue.seal(segment);
-                        }
-                    }
+                    Err(RecvTimeoutError::Timeout) => seal(appender, queue),
                 }
             }
         }
@@ -96,11 +88,17 @@ impl Target<'_> {
     /// the applier to finish.
     fn finish(&mut self) {
         if let Target::Journal { appender, queue } = self {
-            if let Some(segment) = appender.seal() {
-                queue.seal(segment);
-            }
+            seal(appender, queue);
             queue.close();
         }
+    }
+}
+
+/// Ends the open segment, if any, and hands it to the applier, which deletes it once the
+/// store has every record in it.
+fn seal(appender: &mut Appender, queue: &Queue) {
+    if let Some(segment) = appender.seal() {
+        queue.seal(segment);
     }
 }
 
