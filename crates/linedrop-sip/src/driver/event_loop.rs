@@ -32,8 +32,8 @@ const BATCH: usize = 64;
 /// late, and the timers due within one step share one wake-up. Every wake-up (a datagram,
 /// say) also runs the timers already due, so under traffic most never need one of their
 /// own. A call leaves several timers behind it (its transactions linger for RFC 3261's
-/// timers I and J, up to 64·T1), and at a thousand calls a second, each firing at its own
-/// millisecond was a wake-up of the thread, two context switches, for almost every one.
+/// timers I and J, up to 64·T1), each of which could wake the thread at its own
+/// millisecond: a wake-up is two context switches.
 /// SIP's timers tolerate a few milliseconds late: the shortest, T1 (500 ms by default), is
 /// 125 steps.
 const TIMER_GRID: Duration = Duration::from_millis(4);

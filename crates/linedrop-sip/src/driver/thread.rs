@@ -1,8 +1,8 @@
 //! Running the engine task on a thread of its own, with a single-threaded runtime.
 //!
 //! The task is one hot loop that owns the engine: on a multi-threaded runtime it shares the
-//! I/O driver with workers that have nothing to do, and each wake-up may pass through
-//! another worker (a futex wake, a context switch) before the task runs. A current-thread
+//! I/O driver with workers that have nothing to do, and its worker parked on a futex as well
+//! as in `epoll_wait` (2 % of the daemon's profile at 1,000 calls/s). A current-thread
 //! runtime blocks in `epoll_wait` on the task's own thread and runs it as soon as it
 //! returns; the rest of the program (an HTTP API, say) keeps its own runtime.
 

@@ -40,17 +40,30 @@ pub struct JournalConfig {
     /// operating system (as with SQLite's `synchronous=NORMAL`), and reaches the disk at the
     /// store's next (synced) commit, about a second later.
     pub sync: bool,
+    /// How long a segment is appended to before it is sealed and its records go to the
+    /// store ([`SEAL_AFTER`] unless a test needs another).
+    pub seal_after: Duration,
 }
 
 impl JournalConfig {
-    /// The journal beside the database at `db`: `{db}-pending.N`, not synced per batch.
+    /// The journal beside the database at `db`: `{db}-pending.N`, not synced per batch,
+    /// segments sealed after [`SEAL_AFTER`].
     pub fn beside(db: &Path) -> Self {
         let mut path = db.as_os_str().to_owned();
         path.push("-pending");
         Self {
             path: path.into(),
             sync: false,
+            seal_after: SEAL_AFTER,
         }
+    }
+}
+
+/// The directory a journal's segments are in.
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
 
@@ -70,10 +83,7 @@ pub struct Replayed {
 /// The segment files of the journal at `path`, lowest number first.
 fn segments(path: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let io = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     let Some(stem) = path.file_name().and_then(|n| n.to_str()) else {
         return Err(StoreError::Backend(format!(
             "journal path {} has no file name",
@@ -220,7 +230,7 @@ impl Appender {
     /// Whether the open segment should be sealed now: it is old or large enough, or spoiled.
     pub(crate) fn due(&self) -> bool {
         self.current.as_ref().is_some_and(|s| {
-            self.spoiled || s.len >= SEAL_BYTES || s.opened.elapsed() >= SEAL_AFTER
+            self.spoiled || s.len >= SEAL_BYTES || s.opened.elapsed() >= self.config.seal_after
         })
     }
 
@@ -228,7 +238,7 @@ impl Appender {
     pub(crate) fn due_in(&self) -> Option<Duration> {
         self.current
             .as_ref()
-            .map(|s| SEAL_AFTER.saturating_sub(s.opened.elapsed()))
+            .map(|s| self.config.seal_after.saturating_sub(s.opened.elapsed()))
     }
 
     /// Ends the open segment, if any, and returns its path: it takes no more frames, and
@@ -252,11 +262,9 @@ fn open(config: &JournalConfig, number: u64) -> Result<Segment, StoreError> {
         .open(&path)
         .map_err(err)?;
     if config.sync {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
+        File::open(dir_of(&path))
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
     }
     Ok(Segment {
         file,
@@ -276,6 +284,7 @@ mod tests {
         let config = JournalConfig {
             path: dir.path().join("j"),
             sync: false,
+            seal_after: SEAL_AFTER,
         };
         let mut appender = Appender::new(config).unwrap();
         appender.append(&[]).unwrap();
@@ -301,6 +310,7 @@ mod tests {
         let config = JournalConfig {
             path: dir.path().join("j"),
             sync: false,
+            seal_after: SEAL_AFTER,
         };
         let mut appender = Appender::new(config).unwrap();
         appender.append(&[]).unwrap();

@@ -3,12 +3,11 @@
 //! when a reader asks), and deletes each segment once its records are committed.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use linedrop_core::CallId;
+use linedrop_core::IdMap;
 
 use super::{backoff, lock, OnApply, Seq, Shared, CLOSE_ATTEMPTS};
 use crate::error::StoreError;
@@ -184,7 +183,9 @@ fn run<S: Store>(
 /// With a store commit per second, most calls shorter than that have both their records in
 /// one round, and half the upserts go.
 fn coalesce(records: Vec<Record>) -> Vec<Record> {
-    let mut index: HashMap<CallId, usize> = HashMap::with_capacity(records.len());
+    // Call ids are this process's own, not a peer's: the cheap hash is safe.
+    let mut index: IdMap<_, usize> = IdMap::default();
+    index.reserve(records.len());
     let mut out: Vec<Record> = Vec::with_capacity(records.len());
     for record in records {
         match index.entry(record.id) {

@@ -57,13 +57,13 @@ pub struct WriterConfig {
     /// How long the writer waits, after the first record of a batch arrives, for more to
     /// join it (group commit). Zero commits each record as soon as the previous commit ends.
     ///
-    /// Each commit has a fixed cost (WAL frames for the same hot pages, file locks, a
-    /// wake-up of this thread per record), so under load a short wait makes a call's
-    /// records far cheaper; it adds at most this much to the time to a durable record.
+    /// Each batch has a fixed cost (a wake-up of this thread, and a store commit or a
+    /// journal write), so under load a short wait makes a call's records far cheaper; it
+    /// adds at most this much to the time to a durable record.
     pub linger: Duration,
-    /// Called after each commit, on the writer thread: how the daemon learns that a call's
-    /// `Ended` record is durable without polling (it logs each call's end there, once the
-    /// record is on disk). It must be quick: the next batch waits for it.
+    /// Called after each batch is durable, on the writer thread: how a caller learns that a
+    /// call's `Ended` record is durable without polling. It must be quick: the next batch
+    /// waits for it.
     pub on_commit: Option<OnCommit>,
     /// Called after each store transaction, on the thread that ran it, with the records it
     /// wrote: every record of the batch without a journal (right after `on_commit`); with
@@ -116,7 +116,7 @@ pub struct WriterStats {
     /// With a journal, store transactions that failed; their records stay in the journal
     /// and are tried again.
     pub failed_applies: u64,
-    /// The most recent commit failure.
+    /// The most recent failure, of a commit or (with a journal) of a store transaction.
     pub last_error: Option<StoreError>,
 }
 
@@ -151,7 +151,8 @@ struct Progress {
     applied: Seq,
     /// The thread has ended (closed, failed at close, or panicked).
     stopped: bool,
-    /// Threads waiting on `changed` ([`RecordWriter::wait_durable`], [`RecordWriter::flush`]).
+    /// Threads waiting on `changed` ([`RecordWriter::wait_durable`], [`RecordWriter::flush`],
+    /// [`RecordWriter::settle`]).
     /// The writer signals only when there is one: a signal is a system call (a futex wake)
     /// even with nobody to wake, and most batches have none (the daemon waits only in its
     /// shutdown flush).
@@ -343,11 +344,11 @@ impl RecordWriter {
     /// that is always so at once. With one, the applier commits what it holds now instead of
     /// at the next seal: a reader that must see the newest records calls this first.
     pub fn settle(&self, timeout: Duration) -> bool {
-        let target = self.durable();
         let Some(queue) = &self.applier else {
             return true;
         };
         let progress = lock(&self.shared.progress);
+        let target = progress.durable;
         if progress.applied >= target {
             return true;
         }

@@ -17,9 +17,15 @@ use crate::common::{at, crash_child, created, ended, temp_db, Flaky, DEADLINE};
 /// Set in the child process that plays a daemon killed mid-run; names its database.
 const CHILD_ENV: &str = "LINEDROP_STORE_TEST_JOURNAL_CHILD";
 
+/// A journalled writer's config whose segments are never sealed by age during a test: the
+/// store gets the records only when a reader settles or the writer closes, so what the
+/// journal holds does not depend on how fast the machine is.
 fn journalled(path: &Path) -> WriterConfig {
     WriterConfig {
-        journal: Some(JournalConfig::beside(path)),
+        journal: Some(JournalConfig {
+            seal_after: std::time::Duration::from_secs(3600),
+            ..JournalConfig::beside(path)
+        }),
         ..WriterConfig::default()
     }
 }
@@ -90,8 +96,15 @@ fn durable_records_reach_the_store_when_a_reader_settles_and_all_of_them_at_clos
 #[test]
 fn an_idle_writer_brings_the_store_up_to_date_by_itself() {
     let (_dir, path) = temp_db();
-    let writer = RecordWriter::spawn(SqliteStore::open(&path).expect("open"), journalled(&path))
-        .expect("spawn");
+    let config = WriterConfig {
+        journal: Some(JournalConfig {
+            seal_after: std::time::Duration::from_millis(50),
+            ..JournalConfig::beside(&path)
+        }),
+        ..WriterConfig::default()
+    };
+    let writer =
+        RecordWriter::spawn(SqliteStore::open(&path).expect("open"), config).expect("spawn");
     writer.send_record(created(1, at(1))).expect("send");
     let reader = SqliteStore::open(&path).expect("reader");
     // No reader asks: the open segment is sealed once it comes due, and applied.
@@ -109,7 +122,7 @@ fn an_idle_writer_brings_the_store_up_to_date_by_itself() {
 }
 
 /// The child's part: make a batch durable in the journal, then abort the way a crash
-/// would, before the applier's first commit (a seal comes a second after the segment opens).
+/// would, before the applier's first commit (nothing seals its segment by age).
 fn child(path: &str) -> ! {
     let path = Path::new(path);
     let writer = RecordWriter::spawn(SqliteStore::open(path).expect("open"), journalled(path))
