@@ -25,6 +25,10 @@ pub fn run(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     runtime.block_on(async move {
+        // Listening before the daemon says it is up: a supervisor may send SIGTERM as soon
+        // as it reads the line below, and without a handler that signal kills the process
+        // with no drain.
+        let mut stop = StopSignals::listen();
         let running = match linedrop_server::start(config).await {
             Ok(r) => r,
             Err(e) => {
@@ -37,10 +41,10 @@ pub fn run(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
         }
         println!("linedrop: SIP on udp:{}{}, API on http://{}", running.sip_udp,
             running.sip_tcp.map(|t| format!(" and tcp:{t}")).unwrap_or_default(), running.api_addr);
-        wait_for_signal().await;
+        stop.next().await;
         tracing::info!("stopping: no new calls; ending live ones (a second signal exits at once)");
-        tokio::spawn(async {
-            wait_for_signal().await;
+        tokio::spawn(async move {
+            stop.next().await;
             eprintln!("linedrop: second signal, exiting now");
             std::process::exit(130);
         });
@@ -50,25 +54,53 @@ pub fn run(config: Option<PathBuf>, json_logs: bool) -> ExitCode {
     })
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and SIGINT (Ctrl-C), from the moment they are listened for.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Self {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            Self {}
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// The next stop signal.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            match (&mut self.term, &mut self.int) {
+                (Some(term), Some(int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                (Some(one), None) | (None, Some(one)) => {
+                    one.recv().await;
+                }
+                (None, None) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
