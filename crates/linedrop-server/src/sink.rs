@@ -1,8 +1,9 @@
 //! Where the engine's outputs go: events to the hub (as JSON text, serialized once on the
-//! engine task), records to the store's writer thread (which logs each call's end once its
-//! record is durable).
+//! engine task), records to the store's writer (written to its journal from the engine
+//! task's own wake-ups; each call's end is logged once its record is in the store).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use linedrop_core::{AppEvent, AppId, IdMap, LineId, RecordUpdate};
 use linedrop_sip::driver::Outputs;
@@ -46,5 +47,10 @@ impl Outputs for Sink {
             // The writer thread is gone (store failing at shutdown): counted in its stats.
             tracing::error!(error = %e, "record not queued");
         }
+    }
+
+    fn write_due(&mut self, now: Instant) -> Option<Instant> {
+        // The journal write rides on the SIP thread's wake-ups: no thread is woken for it.
+        self.writer.write_due(now)
     }
 }

@@ -141,3 +141,71 @@ async fn drain_ends_live_calls_then_stops() {
     let engine = ld.stop().await;
     assert!(engine.is_drained());
 }
+
+/// Outputs that hold something for `hold` after the first call and say so: what a record
+/// journal with a linger does. Every call's `now` is kept.
+struct Holding {
+    hold: Duration,
+    until: Option<std::time::Instant>,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+}
+
+impl driver::Outputs for Holding {
+    fn event(&mut self, _: linedrop_core::AppEvent) {}
+    fn record(&mut self, _: linedrop_core::RecordUpdate) {}
+    fn write_due(&mut self, now: std::time::Instant) -> Option<std::time::Instant> {
+        self.calls.lock().expect("calls").push(now);
+        let until = *self.until.get_or_insert(now + self.hold);
+        (now < until).then_some(until)
+    }
+}
+
+/// An idle loop (no traffic, no timers) still wakes when its outputs asked to be called:
+/// otherwise a record held for a linger would wait for the next datagram.
+#[tokio::test]
+async fn an_idle_loop_wakes_for_the_deadline_its_outputs_gave() {
+    let cfg = driver::DriverConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let sockets = driver::bind(&cfg).expect("bind");
+    let udp = sockets.udp_addr().expect("udp");
+    let ids = linedrop_core::CallIds::default();
+    let provider =
+        linedrop_sip::ua::SipProvider::new(linedrop_sip::ua::SipConfig::new(udp), ids.clone());
+    let engine =
+        linedrop_core::Engine::new(linedrop_core::EngineConfig { call_ids: ids }, provider);
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let outputs = Holding {
+        hold: Duration::from_millis(30),
+        until: None,
+        calls: std::sync::Arc::clone(&calls),
+    };
+    let (_handle, commands) = driver::channel(4);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(driver::run(
+        sockets,
+        engine,
+        commands,
+        outputs,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let woke = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let seen = calls.lock().expect("calls").clone();
+            if let [first, .., last] = seen[..] {
+                if last >= first + Duration::from_millis(30) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        woke.is_ok(),
+        "never called again: {:?}",
+        calls.lock().expect("calls")
+    );
+    let _ = stop.send(());
+    task.await.expect("driver");
+}

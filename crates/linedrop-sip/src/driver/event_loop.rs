@@ -71,8 +71,8 @@ impl Drop for AbortOnDrop {
 /// This is the only task that touches the engine. It reads UDP directly (in batches of up
 /// to 64 datagrams), gets TCP messages and connection changes from per-connection tasks,
 /// runs [`Command`]s from [`Handle`](super::Handle)s, and sleeps until the engine's (or the
-/// idle sweep's) next deadline. After every wake-up it sends what the user agent wants sent
-/// and hands events and records to `outputs`.
+/// idle sweep's, or the outputs') next deadline. After every wake-up it sends what the user
+/// agent wants sent and hands events and records to `outputs`.
 ///
 /// The loop goes on when every command sender is gone: only `shutdown` stops it. For a
 /// graceful stop, [`drain`](super::drain) first.
@@ -98,6 +98,7 @@ pub async fn run(
         conns: Conns::new(config, tcp_tx),
         stats,
         errors: ErrorLog::default(),
+        outputs_due: None,
     };
     let mut shutdown = pin!(shutdown);
     let mut sleep = pin!(tokio::time::sleep(std::time::Duration::ZERO));
@@ -107,7 +108,14 @@ pub async fn run(
     let start = clock::now();
     d.flush(start);
     loop {
-        let deadline = d.deadline().map(|at| on_grid(at, start.instant));
+        // The outputs' deadline is off the grid: it bounds a record's wait to be durable.
+        let deadline = match (
+            d.deadline().map(|at| on_grid(at, start.instant)),
+            d.outputs_due,
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if deadline != armed {
             if let Some(at) = deadline {
                 sleep.as_mut().reset(at.into());

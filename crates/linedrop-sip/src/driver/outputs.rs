@@ -1,5 +1,7 @@
 //! Where the engine's events and records go.
 
+use std::time::Instant;
+
 use linedrop_core::{AppEvent, RecordUpdate};
 use tokio::sync::mpsc;
 
@@ -11,6 +13,16 @@ pub trait Outputs: Send {
     fn event(&mut self, event: AppEvent);
     /// A change the store must make durable.
     fn record(&mut self, record: RecordUpdate);
+
+    /// Called once per wake-up of the engine task, after that wake-up's events and records
+    /// were handed over and before the task sleeps: outputs that hold what they were given
+    /// for a while (a record journal that writes one batch a linger) write what is due
+    /// now. Returns when they want the next call at the latest; the task wakes then if
+    /// nothing wakes it sooner. The same rule applies: it must not block for long.
+    fn write_due(&mut self, now: Instant) -> Option<Instant> {
+        let _ = now;
+        None
+    }
 }
 
 /// One output of the engine, as [`ChannelOutputs`] sends it.

@@ -34,6 +34,8 @@ pub(super) struct Driver<O> {
     pub(super) stats: Arc<DriverStats>,
     /// I/O errors already logged, by kind.
     pub(super) errors: ErrorLog,
+    /// When the outputs want their next [`Outputs::write_due`] at the latest.
+    pub(super) outputs_due: Option<Instant>,
 }
 
 impl<O: Outputs> Driver<O> {
@@ -150,7 +152,8 @@ impl<O: Outputs> Driver<O> {
     }
 
     /// Sends everything the user agent queued, reporting failures back to it (which may
-    /// queue more), then hands events and records to the outputs.
+    /// queue more), then hands events and records to the outputs and lets them write what
+    /// is due.
     pub(super) fn flush(&mut self, now: Now) {
         for _ in 0..FLUSH_ROUNDS {
             let mut failed = Vec::new();
@@ -172,6 +175,7 @@ impl<O: Outputs> Driver<O> {
         while let Some(record) = self.engine.poll_record() {
             self.outputs.record(record);
         }
+        self.outputs_due = self.outputs.write_due(now.instant);
     }
 
     /// The loop is over: send what the UDP backlog still holds, if the socket takes it.

@@ -1,5 +1,5 @@
 //! The record journal: where a [`crate::RecordWriter`] makes records durable, one `write(2)`
-//! a batch, before they reach the store in large transactions.
+//! a batch on the sender's thread, before they reach the store in large transactions.
 //!
 //! A journal is a series of numbered segment files, `{path}.1`, `{path}.2`, ..., each
 //! appended to for about a second and then sealed; a sealed segment is deleted once every
@@ -149,7 +149,7 @@ struct Segment {
     opened: Instant,
 }
 
-/// Appends batches to the journal's newest segment; owned by the writer thread.
+/// Appends batches to the journal's newest segment; owned by the writer, under its lock.
 pub(crate) struct Appender {
     config: JournalConfig,
     /// The number the next segment takes.
@@ -234,11 +234,9 @@ impl Appender {
         })
     }
 
-    /// How long until the open segment is due for sealing by age; `None` with none open.
-    pub(crate) fn due_in(&self) -> Option<Duration> {
-        self.current
-            .as_ref()
-            .map(|s| self.config.seal_after.saturating_sub(s.opened.elapsed()))
+    /// How long a segment is appended to before it is due for sealing by age.
+    pub(crate) fn seal_after(&self) -> Duration {
+        self.config.seal_after
     }
 
     /// Ends the open segment, if any, and returns its path: it takes no more frames, and

@@ -1,20 +1,21 @@
 //! The applier: with a journal, the thread that owns the store and brings it up to date with
-//! what the writer thread made durable, in one transaction per sealed segment (or sooner,
+//! what the senders made durable, in one transaction per sealed segment (or sooner,
 //! when a reader asks), and deletes each segment once its records are committed.
 
 use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use linedrop_core::IdMap;
 
-use super::{backoff, lock, OnApply, Seq, Shared, CLOSE_ATTEMPTS};
+use super::{backoff, lock, OnApply, Seq, Shared, StopGuard, CLOSE_ATTEMPTS};
 use crate::error::StoreError;
 use crate::record::Record;
 use crate::store::Store;
 
-/// What the writer thread has handed over and the applier has not taken yet.
+/// What the senders have handed over and the applier has not taken yet.
 #[derive(Default)]
 struct Handed {
     /// Durable records, in send order.
@@ -25,15 +26,16 @@ struct Handed {
     sealed: Vec<PathBuf>,
     /// A reader wants everything up to this [`Seq`] in the store now.
     wanted: Seq,
-    /// The writer thread has handed over its last records.
+    /// The writer has handed over its last records.
     closing: bool,
 }
 
-/// The hand-over between the writer thread and the applier.
+/// The hand-over between the journal's writers and the applier.
+#[derive(Default)]
 pub(super) struct Queue {
     handed: Mutex<Handed>,
     /// Signalled on a seal, a reader's request and closing: not per batch, so handing over
-    /// a batch costs the writer a lock and no system call.
+    /// a batch costs the sender a lock and no system call.
     wake: Condvar,
 }
 
@@ -68,7 +70,7 @@ impl Queue {
         }
     }
 
-    /// The writer thread is done: commit everything and stop.
+    /// The writer is done: commit everything and stop.
     pub(super) fn close(&self) {
         lock(&self.handed).closing = true;
         self.wake.notify_one();
@@ -79,22 +81,26 @@ impl Queue {
 /// commit (they stay in the journal).
 pub(super) type Applier = JoinHandle<Result<(), StoreError>>;
 
-/// Starts the applier on `store`; it reports through `shared`.
+/// What the applier calls every `every` while it waits: the journal's periodic chores.
+pub(super) type Tick = Box<dyn FnMut() + Send>;
+
+/// Starts the applier on `store`, fed through `queue`; it reports through `shared`, and runs
+/// `tick` whenever it has waited `every` for work.
 pub(super) fn spawn<S: Store + Send + 'static>(
     store: S,
+    queue: Arc<Queue>,
     shared: Arc<Shared>,
     on_apply: Option<OnApply>,
-) -> Result<(Arc<Queue>, Applier), StoreError> {
-    let queue = Arc::new(Queue {
-        handed: Mutex::new(Handed::default()),
-        wake: Condvar::new(),
-    });
-    let thread_queue = Arc::clone(&queue);
-    let thread = std::thread::Builder::new()
+    every: Duration,
+    tick: Tick,
+) -> Result<Applier, StoreError> {
+    std::thread::Builder::new()
         .name("linedrop-apply".into())
-        .spawn(move || run(store, &thread_queue, &shared, on_apply))
-        .map_err(|e| StoreError::Backend(format!("cannot start the record applier: {e}")))?;
-    Ok((queue, thread))
+        .spawn(move || {
+            let _guard = StopGuard(&shared);
+            run(store, &queue, &shared, on_apply, every, tick)
+        })
+        .map_err(|e| StoreError::Backend(format!("cannot start the record applier: {e}")))
 }
 
 fn run<S: Store>(
@@ -102,6 +108,8 @@ fn run<S: Store>(
     queue: &Queue,
     shared: &Shared,
     mut on_apply: Option<OnApply>,
+    every: Duration,
+    mut tick: Tick,
 ) -> Result<(), StoreError> {
     let mut session = store.write_session();
     let mut pending: Vec<Record> = Vec::new();
@@ -113,16 +121,23 @@ fn run<S: Store>(
     let mut failures_in_row = 0;
     loop {
         let retry = failures_in_row > 0;
+        let idle = |h: &mut Handed| {
+            // A reader's request counts once what it wants is handed over.
+            let asked = h.wanted > applied && h.through > applied;
+            !retry && h.sealed.is_empty() && !asked && !h.closing
+        };
         let closing = {
             let handed = lock(&queue.handed);
-            let mut handed = queue
+            let (mut handed, waited) = queue
                 .wake
-                .wait_while(handed, |h| {
-                    // A reader's request counts once what it wants is handed over.
-                    let asked = h.wanted > applied && h.through > applied;
-                    !retry && h.sealed.is_empty() && !asked && !h.closing
-                })
+                .wait_timeout_while(handed, every, idle)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if waited.timed_out() {
+                // The tick writes and seals, which takes this lock: not while holding it.
+                drop(handed);
+                tick();
+                continue;
+            }
             taken += handed.records.len() as u64;
             pending.append(&mut handed.records);
             sealed.append(&mut handed.sealed);

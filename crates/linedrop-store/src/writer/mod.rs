@@ -1,15 +1,16 @@
-//! The record writer: a dedicated thread that makes records durable in batches, so the call
-//! path only ever pushes onto a channel. Without a journal it commits each batch to the
-//! store; with one ([`WriterConfig::journal`]) it appends each batch to the journal and an
-//! applier thread brings the store up to date in large transactions.
+//! The record writer: makes records durable in batches. Without a journal a dedicated thread
+//! commits each batch to the store, so the call path only ever pushes onto a channel; with
+//! one ([`WriterConfig::journal`]) the senders append each batch to the journal themselves
+//! (see `held`) and an applier thread brings the store up to date in large transactions.
 
 mod apply;
 mod beat;
+mod held;
 
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use linedrop_core::{CallId, RecordUpdate};
 
@@ -43,7 +44,8 @@ pub struct Commit<'a> {
     pub batch: &'a [Record],
 }
 
-/// A callback run on the writer thread after each commit.
+/// A callback run after each commit, on the thread that made it (the writer thread, or with a
+/// journal, the sender's).
 pub type OnCommit = Box<dyn FnMut(&Commit<'_>) + Send>;
 
 /// A callback run after each store transaction with the records it wrote.
@@ -56,14 +58,15 @@ pub struct WriterConfig {
     pub max_batch: usize,
     /// How long the writer waits, after the first record of a batch arrives, for more to
     /// join it (group commit). Zero commits each record as soon as the previous commit ends.
+    /// With a journal, how long [`RecordWriter::write_due`] holds records before writing them.
     ///
-    /// Each batch has a fixed cost (a wake-up of this thread, and a store commit or a
+    /// Each batch has a fixed cost (a wake-up of the writer thread and a store commit, or a
     /// journal write), so under load a short wait makes a call's records far cheaper; it
     /// adds at most this much to the time to a durable record.
     pub linger: Duration,
-    /// Called after each batch is durable, on the writer thread: how a caller learns that a
-    /// call's `Ended` record is durable without polling. It must be quick: the next batch
-    /// waits for it.
+    /// Called after each batch is durable, on the thread that wrote it: how a caller learns
+    /// that a call's `Ended` record is durable without polling. It must be quick: the next
+    /// batch waits for it.
     pub on_commit: Option<OnCommit>,
     /// Called after each store transaction, on the thread that ran it, with the records it
     /// wrote: every record of the batch without a journal (right after `on_commit`); with
@@ -74,7 +77,12 @@ pub struct WriterConfig {
     /// Make batches durable in this journal, and bring the store up to date from a thread
     /// of its own, one transaction per sealed segment (about a second of records), instead
     /// of committing every batch to the store. A store commit has a large fixed cost (the
-    /// pages it touches, written whole), and a journal batch costs one `write(2)`.
+    /// pages it touches, written whole), and a journal batch costs one `write(2)`: so cheap
+    /// that the senders write it themselves. A sender's records are held until its thread
+    /// calls [`RecordWriter::write_due`] a linger later, a batch fills
+    /// ([`WriterConfig::max_batch`]), a reader needs them ([`RecordWriter::flush`],
+    /// [`RecordWriter::wait_durable`], [`RecordWriter::settle`]), or, for a sender that
+    /// never calls it, within about a second ([`crate::SEAL_AFTER`]) from the applier.
     ///
     /// The writer first replays what the journal already holds (see [`journal::replay`]).
     /// Its segments are deleted once the store has committed their records, so the store
@@ -110,6 +118,7 @@ pub struct WriterStats {
     pub applied: u64,
     /// Times the writer thread parked to wait for a record, so that the next sender had to
     /// wake it. Under a steady load with a linger it stays parked only between busy spells.
+    /// With a journal there is no writer thread, and it stays 0.
     pub parks: u64,
     /// Commits that failed; their records stay queued and are tried again.
     pub failed_commits: u64,
@@ -200,21 +209,30 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Commits [`RecordUpdate`]s on a dedicated thread, in batches.
+/// Commits [`RecordUpdate`]s in batches: on a dedicated thread, or with a journal, on the
+/// senders' threads (see [`WriterConfig::journal`]).
 ///
-/// The channel is unbounded: the call path never blocks and a record is never dropped to
-/// make room. The cost is memory while the disk lags, which [`WriterStats::queued`] shows.
-/// A failed commit keeps its records and retries with a growing pause (up to a second);
-/// [`RecordWriter::flush`] reports the failure instead of waiting through it.
+/// Sending never waits for the store and never drops a record to make room: the channel (or
+/// the held records) grows while the store or disk lags, which [`WriterStats::queued`]
+/// shows. A failed commit keeps its records and retries with a growing pause (up to a
+/// second); [`RecordWriter::flush`] reports the failure instead of waiting through it.
 ///
 /// Closing ([`RecordWriter::close`], or dropping the writer) commits everything sent and
-/// joins the thread.
+/// joins the threads.
 pub struct RecordWriter {
-    sending: Mutex<Sending>,
     shared: Arc<Shared>,
-    /// The applier's queue, with a journal.
-    applier: Option<Arc<apply::Queue>>,
-    thread: Option<JoinHandle<Result<(), StoreError>>>,
+    kind: Kind,
+}
+
+/// Who writes.
+enum Kind {
+    /// A thread, into the store.
+    Thread {
+        sending: Mutex<Sending>,
+        thread: Option<JoinHandle<Result<(), StoreError>>>,
+    },
+    /// The senders, into the journal; the applier, into the store.
+    Journal(held::Journal),
 }
 
 impl std::fmt::Debug for RecordWriter {
@@ -226,52 +244,52 @@ impl std::fmt::Debug for RecordWriter {
 }
 
 impl RecordWriter {
-    /// Starts the writer thread, which owns `store` from now on (with a journal, the
-    /// applier thread owns it, once the journal's records are replayed into it here).
+    /// Starts the writer, which owns `store` from now on: a writer thread commits to it, or
+    /// with a journal, the applier thread does, once the journal's records are replayed
+    /// into it here.
     pub fn spawn<S: Store + Send + 'static>(
         mut store: S,
         mut config: WriterConfig,
     ) -> Result<Self, StoreError> {
-        let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
         });
-        let (mode, applier) = match config.journal.take() {
-            None => (beat::Mode::Direct(store), None),
-            Some(journal) => {
-                journal::replay(&journal.path, &mut store)?;
-                let appender = Appender::new(journal)?;
-                let on_apply = config.on_apply.take();
-                let (queue, thread) = apply::spawn(store, Arc::clone(&shared), on_apply)?;
-                let mode = beat::Mode::Journal {
-                    appender,
-                    queue: Arc::clone(&queue),
-                    applier: thread,
-                };
-                (mode, Some(queue))
-            }
+        let max_batch = match config.max_batch {
+            0 => DEFAULT_MAX_BATCH,
+            n => n,
         };
+        if let Some(journal) = config.journal.take() {
+            journal::replay(&journal.path, &mut store)?;
+            let appender = Appender::new(journal)?;
+            let journal = held::Journal::start(store, appender, &shared, &mut config, max_batch)?;
+            return Ok(Self {
+                shared,
+                kind: Kind::Journal(journal),
+            });
+        }
+        let (tx, rx) = mpsc::channel();
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("linedrop-records".into())
-            .spawn(move || beat::run(mode, rx, &thread_shared, config))
+            .spawn(move || beat::run(store, rx, &thread_shared, config, max_batch))
             .map_err(|e| StoreError::Backend(format!("cannot start the record writer: {e}")))?;
         Ok(Self {
-            sending: Mutex::new(Sending {
-                tx: Some(tx),
-                last: 0,
-            }),
             shared,
-            applier,
-            thread: Some(thread),
+            kind: Kind::Thread {
+                sending: Mutex::new(Sending {
+                    tx: Some(tx),
+                    last: 0,
+                }),
+                thread: Some(thread),
+            },
         })
     }
 
-    /// Queues an engine update for the line at `line_address`; never blocks. Returns the
-    /// record's [`Seq`], to wait on with [`RecordWriter::wait_durable`]. A caller that sends
-    /// many records of a line passes its address as a shared `Arc<str>`, which the record
-    /// then holds without a copy.
+    /// Queues an engine update for the line at `line_address`; never waits for the store.
+    /// Returns the record's [`Seq`], to wait on with [`RecordWriter::wait_durable`]. A
+    /// caller that sends many records of a line passes its address as a shared `Arc<str>`,
+    /// which the record then holds without a copy.
     pub fn send(
         &self,
         update: RecordUpdate,
@@ -280,20 +298,53 @@ impl RecordWriter {
         self.send_boxed(Box::new(Record::from_update(update, line_address)))
     }
 
-    /// Queues a record; never blocks. A record the store cannot represent is refused here,
-    /// with [`StoreError::InvalidRecord`], so it can never wedge the writer.
+    /// Queues a record; never waits for the store. A record the store cannot represent is
+    /// refused here, with [`StoreError::InvalidRecord`], so it can never wedge the writer.
     pub fn send_record(&self, record: Record) -> Result<Seq, StoreError> {
         self.send_boxed(Box::new(record))
     }
 
     fn send_boxed(&self, record: Box<Record>) -> Result<Seq, StoreError> {
         record.validate()?;
-        let mut sending = lock(&self.sending);
-        let seq = sending.last + 1;
-        let tx = sending.tx.as_ref().ok_or(StoreError::Closed)?;
-        tx.send(record).map_err(|_| StoreError::Closed)?;
-        sending.last = seq;
-        Ok(seq)
+        match &self.kind {
+            Kind::Journal(journal) => journal.send(*record),
+            Kind::Thread { sending, .. } => {
+                let mut sending = lock(sending);
+                let seq = sending.last + 1;
+                let tx = sending.tx.as_ref().ok_or(StoreError::Closed)?;
+                tx.send(record).map_err(|_| StoreError::Closed)?;
+                sending.last = seq;
+                Ok(seq)
+            }
+        }
+    }
+
+    /// With a journal: writes the records this writer has held for a linger since an
+    /// earlier call first saw them, and returns when to call it next (`None`: nothing is
+    /// held). A sender calls it whenever it has sent what it had and before it sleeps, so
+    /// its records become durable on its own thread, with no other thread woken. Without a
+    /// journal the writer thread does this, and it returns `None`.
+    pub fn write_due(&self, now: Instant) -> Option<Instant> {
+        match &self.kind {
+            Kind::Journal(journal) => journal.write_due(now),
+            Kind::Thread { .. } => None,
+        }
+    }
+
+    /// The last [`Seq`] handed out.
+    fn last_sent(&self) -> Seq {
+        match &self.kind {
+            Kind::Journal(journal) => journal.last(),
+            Kind::Thread { sending, .. } => lock(sending).last,
+        }
+    }
+
+    /// With a journal, writes what is held now, for a caller about to wait for it.
+    fn write_held(&self) -> Result<(), StoreError> {
+        match &self.kind {
+            Kind::Journal(journal) => journal.write_now(),
+            Kind::Thread { .. } => Ok(()),
+        }
     }
 
     /// The highest [`Seq`] that is durable.
@@ -303,6 +354,8 @@ impl RecordWriter {
 
     /// Waits up to `timeout` for record `seq` to be durable; true if it is.
     pub fn wait_durable(&self, seq: Seq, timeout: Duration) -> bool {
+        // A failed write is retried by the applier's tick, which this wait may see.
+        let _ = self.write_held();
         let progress = Progress::counted(lock(&self.shared.progress), |progress| {
             self.shared
                 .changed
@@ -317,7 +370,8 @@ impl RecordWriter {
     /// instead if a commit fails meanwhile (the records stay queued and are retried) or the
     /// thread has stopped.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let target = lock(&self.sending).last;
+        let target = self.last_sent();
+        self.write_held()?;
         let progress = lock(&self.shared.progress);
         let failures = progress.stats.failed_commits;
         let progress = Progress::counted(progress, |progress| {
@@ -339,20 +393,22 @@ impl RecordWriter {
         }
     }
 
-    /// Waits up to `timeout` until every record durable now is also in the store, so that a
+    /// Waits up to `timeout` until every record sent now is also in the store, so that a
     /// query on another connection to it sees them; true if they are. Without a journal
-    /// that is always so at once. With one, the applier commits what it holds now instead of
-    /// at the next seal: a reader that must see the newest records calls this first.
+    /// that is so once they are durable, at once for those that are. With one, the held
+    /// records are written and the applier commits what it holds now instead of at the next
+    /// seal: a reader that must see the newest records calls this first.
     pub fn settle(&self, timeout: Duration) -> bool {
-        let Some(queue) = &self.applier else {
+        let Kind::Journal(journal) = &self.kind else {
             return true;
         };
+        let _ = journal.write_now();
         let progress = lock(&self.shared.progress);
         let target = progress.durable;
         if progress.applied >= target {
             return true;
         }
-        queue.want(target);
+        journal.queue().want(target);
         let progress = Progress::counted(progress, |progress| {
             self.shared
                 .changed
@@ -365,26 +421,32 @@ impl RecordWriter {
 
     /// The writer's counters.
     pub fn stats(&self) -> WriterStats {
-        let sent = lock(&self.sending).last;
+        let sent = self.last_sent();
         let mut stats = lock(&self.shared.progress).stats.clone();
         stats.sent = sent;
         stats
     }
 
-    /// Commits everything sent and stops the thread. An error means some records could
-    /// not be written (it says how many) or the thread panicked.
+    /// Commits everything sent and stops the threads. An error means some records could
+    /// not be written (it says how many) or a thread panicked.
     pub fn close(mut self) -> Result<(), StoreError> {
         self.stop()
     }
 
     fn stop(&mut self) -> Result<(), StoreError> {
-        // Dropping the sender lets the thread drain the channel and then see it closed.
-        lock(&self.sending).tx = None;
-        match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .unwrap_or_else(|_| Err(StoreError::Backend("record writer panicked".into()))),
-            None => Ok(()),
+        match &mut self.kind {
+            Kind::Journal(journal) => journal.close(),
+            Kind::Thread { sending, thread } => {
+                // Dropping the sender lets the thread drain the channel and then see it
+                // closed.
+                lock(sending).tx = None;
+                match thread.take() {
+                    Some(thread) => thread.join().unwrap_or_else(|_| {
+                        Err(StoreError::Backend("record writer panicked".into()))
+                    }),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -410,4 +472,41 @@ impl Drop for StopGuard<'_> {
 /// The pause after the `n`th failure in a row: 10 ms doubling to one second.
 pub(super) fn backoff(n: u32) -> Duration {
     Duration::from_millis(10u64 << n.min(7)).min(Duration::from_secs(1))
+}
+
+/// The benchmark's probe for "time to a durable record", off unless the environment variable
+/// `LINEDROP_BENCH_DURABLE_LOG` names a file. After each durable batch it appends, for every completed
+/// record in the batch, one line: the microseconds from the call's last state change (for a
+/// call the peer hung up, the moment the engine handled the BYE) to the batch being durable.
+/// `bench/` reads it; nothing else does.
+pub(super) struct LatencyLog {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl LatencyLog {
+    pub(super) fn from_env() -> Option<Self> {
+        let path = std::env::var_os("LINEDROP_BENCH_DURABLE_LOG")?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()?;
+        Some(Self {
+            out: std::io::BufWriter::new(file),
+        })
+    }
+
+    pub(super) fn committed(&mut self, batch: &[Record]) {
+        use std::io::Write;
+        let now = std::time::SystemTime::now();
+        for record in batch.iter().filter(|r| r.completed) {
+            let Some(ended) = record.entered.0.iter().flatten().max() else {
+                continue;
+            };
+            if let Ok(took) = now.duration_since(*ended) {
+                let _ = writeln!(self.out, "{}", took.as_micros());
+            }
+        }
+        let _ = self.out.flush();
+    }
 }

@@ -93,11 +93,15 @@ fn durable_records_reach_the_store_when_a_reader_settles_and_all_of_them_at_clos
     assert!(segments(&path).is_empty(), "{:?}", segments(&path));
 }
 
+/// A sender that never calls `write_due` (and a linger it would never reach): its records
+/// become durable, then reach the store, with nobody asking.
 #[test]
-fn an_idle_writer_brings_the_store_up_to_date_by_itself() {
+fn an_idle_writer_brings_the_journal_and_the_store_up_to_date_by_itself() {
     let (_dir, path) = temp_db();
     let config = WriterConfig {
+        linger: std::time::Duration::from_secs(3600),
         journal: Some(JournalConfig {
+            // Also the applier's tick: how often it writes what senders left held.
             seal_after: std::time::Duration::from_millis(50),
             ..JournalConfig::beside(&path)
         }),
@@ -105,7 +109,12 @@ fn an_idle_writer_brings_the_store_up_to_date_by_itself() {
     };
     let writer =
         RecordWriter::spawn(SqliteStore::open(&path).expect("open"), config).expect("spawn");
-    writer.send_record(created(1, at(1))).expect("send");
+    let seq = writer.send_record(created(1, at(1))).expect("send");
+    let end = std::time::Instant::now() + DEADLINE;
+    while writer.durable() < seq {
+        assert!(std::time::Instant::now() < end, "held for ever");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let reader = SqliteStore::open(&path).expect("reader");
     // No reader asks: the open segment is sealed once it comes due, and applied.
     let end = std::time::Instant::now() + DEADLINE;
@@ -425,4 +434,87 @@ fn a_synced_journal_keeps_the_same_records() {
         assert_eq!(reader.get(CallId(id)), Ok(Some(expected(id))), "call {id}");
     }
     assert!(segments(&path).is_empty());
+}
+
+/// A journalled writer holding records for `linger`, with segments never sealed by age.
+fn lingering(path: &Path, linger: std::time::Duration) -> WriterConfig {
+    WriterConfig {
+        linger,
+        ..journalled(path)
+    }
+}
+
+#[test]
+fn held_records_are_written_by_the_senders_write_due_once_the_linger_has_passed() {
+    let (_dir, path) = temp_db();
+    let linger = std::time::Duration::from_millis(50);
+    let writer = RecordWriter::spawn(
+        SqliteStore::open(&path).expect("open"),
+        lingering(&path, linger),
+    )
+    .expect("spawn");
+    writer.send_record(created(1, at(1))).expect("send");
+    writer.send_record(created(2, at(2))).expect("send");
+    // The clock is the caller's: the linger runs from the first call that saw them.
+    let t0 = std::time::Instant::now();
+    assert_eq!(writer.write_due(t0), Some(t0 + linger));
+    assert_eq!(writer.write_due(t0 + linger / 2), Some(t0 + linger));
+    assert_eq!(writer.durable(), 0, "held, not written");
+    assert!(segments(&path).is_empty(), "nothing in the journal yet");
+    assert_eq!(writer.write_due(t0 + linger), None, "written: nothing held");
+    assert_eq!(writer.durable(), 2);
+    let stats = writer.stats();
+    assert_eq!((stats.batches, stats.committed), (1, 2), "one write");
+    // A record sent later waits a linger of its own.
+    writer.send_record(created(3, at(3))).expect("send");
+    let t1 = t0 + linger * 3;
+    assert_eq!(writer.write_due(t1), Some(t1 + linger));
+    assert_eq!(writer.durable(), 2);
+    writer.close().expect("close");
+    let reader = SqliteStore::open(&path).expect("reader");
+    assert_eq!(reader.count(), Ok(3), "close writes what is held");
+}
+
+#[test]
+fn without_a_linger_write_due_writes_at_once_and_a_full_batch_is_written_on_send() {
+    let (_dir, path) = temp_db();
+    let config = WriterConfig {
+        max_batch: 4,
+        ..journalled(&path)
+    };
+    let writer =
+        RecordWriter::spawn(SqliteStore::open(&path).expect("open"), config).expect("spawn");
+    writer.send_record(created(1, at(1))).expect("send");
+    assert_eq!(writer.write_due(std::time::Instant::now()), None);
+    assert_eq!(writer.durable(), 1);
+    // Nobody calls write_due: the fourth record held fills a batch.
+    for id in 2..=4 {
+        writer.send_record(created(id, at(id))).expect("send");
+    }
+    assert_eq!(writer.durable(), 1, "three held");
+    writer.send_record(created(5, at(5))).expect("send");
+    assert_eq!(writer.durable(), 5, "a full batch is written by the sender");
+    writer.close().expect("close");
+}
+
+#[test]
+fn flush_and_settle_write_what_is_held_first() {
+    let (_dir, path) = temp_db();
+    let writer = RecordWriter::spawn(
+        SqliteStore::open(&path).expect("open"),
+        lingering(&path, std::time::Duration::from_secs(3600)),
+    )
+    .expect("spawn");
+    writer.send_record(created(1, at(1))).expect("send");
+    writer.flush().expect("flush");
+    assert_eq!(writer.durable(), 1);
+    writer.send_record(created(2, at(2))).expect("send");
+    assert!(writer.settle(DEADLINE));
+    let reader = SqliteStore::open(&path).expect("reader");
+    assert_eq!(
+        reader.count(),
+        Ok(2),
+        "a reader that settles sees the held record"
+    );
+    writer.close().expect("close");
 }
