@@ -94,9 +94,11 @@ pub struct StoreSection {
     pub path: PathBuf,
     /// Completed records older than this many days are purged (0 keeps them forever).
     pub retention_days: u64,
-    /// How long the record writer waits after a record for others to share its commit
-    /// (group commit): adds at most this to the time to a durable record, and under load
-    /// saves most of each record's commit cost. 0 commits every record at once.
+    /// How long a record is held for others to share its journal write (group commit):
+    /// adds at most this to the time to a durable record. 0 (the default) writes each
+    /// wake-up's records when the SIP thread has handled what woke it, which already batches
+    /// under load; a linger only makes the thread wake up for it between datagrams
+    /// (measured at 1,000 calls/s: 2 ms cost 7 % more CPU per call than 0).
     pub commit_linger_ms: u64,
 }
 
@@ -105,7 +107,7 @@ impl Default for StoreSection {
         Self {
             path: PathBuf::from("linedrop.db"),
             retention_days: 0,
-            commit_linger_ms: 2,
+            commit_linger_ms: 0,
         }
     }
 }
@@ -471,11 +473,11 @@ mod tests {
             .to_string();
         assert!(e.contains("store.commit_linger_ms"), "{e}");
         assert_eq!(
-            parse("[store]\ncommit_linger_ms = 0\n")
+            parse("[store]\ncommit_linger_ms = 5\n")
                 .unwrap()
                 .store
                 .commit_linger_ms,
-            0
+            5
         );
         let e = parse("[[lines]]\nname = \"a\"\naddress = \"tel:1\"\n")
             .unwrap_err()
