@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use super::socket::Sockets;
 use super::stats::ErrorLog;
 use super::task::Driver;
 use super::tcp::{accept_loop, TcpEvent};
-use super::udp::{Udp, RECV_BATCH};
+use super::udp::Udp;
 use super::{clock, Command};
 use crate::ua::SipProvider;
 
@@ -50,7 +49,7 @@ fn on_grid(at: Instant, origin: Instant) -> Instant {
 /// What woke the loop.
 enum Wake {
     Shutdown,
-    Datagram(io::Result<(usize, SocketAddr)>),
+    Readable(io::Result<()>),
     Tcp(TcpEvent),
     Command(Option<Command>),
     Writable(io::Result<()>),
@@ -68,8 +67,8 @@ impl Drop for AbortOnDrop {
 
 /// Runs `engine` on `sockets` until `shutdown` resolves, then returns it.
 ///
-/// This is the only task that touches the engine. It reads UDP directly (in batches of up
-/// to 64 datagrams), gets TCP messages and connection changes from per-connection tasks,
+/// This is the only task that touches the engine. It reads UDP directly (up to 64 datagrams
+/// a wake-up, `recvmmsg(2)` on Linux), gets TCP messages and connection changes from per-connection tasks,
 /// runs [`Command`]s from [`Handle`](super::Handle)s, and sleeps until the engine's (or the
 /// idle sweep's, or the outputs') next deadline. After every wake-up it sends what the user
 /// agent wants sent and hands events and records to `outputs`.
@@ -124,7 +123,7 @@ pub async fn run(
         }
         let wake = tokio::select! {
             () = &mut shutdown => Wake::Shutdown,
-            r = d.udp.socket.recv_from(&mut d.udp.buf) => Wake::Datagram(r),
+            r = d.udp.socket.readable() => Wake::Readable(r),
             Some(ev) = tcp_rx.recv() => Wake::Tcp(ev),
             c = commands.recv(), if commands_open => Wake::Command(c),
             r = d.udp.socket.writable(), if d.udp.has_backlog() => Wake::Writable(r),
@@ -137,13 +136,7 @@ pub async fn run(
         }
         match wake {
             Wake::Shutdown => break,
-            Wake::Datagram(first) => {
-                d.on_datagram(now, first);
-                for _ in 1..RECV_BATCH {
-                    let Some(next) = d.udp.try_recv() else { break };
-                    d.on_datagram(now, next);
-                }
-            }
+            Wake::Readable(r) => d.on_readable(now, r),
             Wake::Tcp(first) => {
                 d.on_tcp(now, first);
                 for _ in 1..BATCH {

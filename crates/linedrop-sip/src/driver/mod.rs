@@ -68,6 +68,8 @@ mod clock;
 mod conns;
 mod event_loop;
 mod handle;
+#[cfg(target_os = "linux")]
+mod mmsg;
 mod outputs;
 mod socket;
 mod stats;

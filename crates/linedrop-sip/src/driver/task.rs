@@ -12,7 +12,7 @@ use super::conns::{Conns, SendError};
 use super::outputs::Outputs;
 use super::stats::{Counter, DriverStats, ErrorLog, IoOp};
 use super::tcp::{CloseReason, TcpEvent};
-use super::udp::Udp;
+use super::udp::{Udp, RECV_BATCH};
 use crate::ua::{ConnId, Peer, SipProvider, Transmit, Transport};
 
 /// Rounds of "send, report failures, send what the failures caused" per flush. A failure
@@ -47,17 +47,35 @@ impl<O: Outputs> Driver<O> {
         }
     }
 
-    pub(super) fn on_datagram(&mut self, now: Now, result: io::Result<(usize, SocketAddr)>) {
-        match result {
-            Ok((n, from)) => {
+    /// Reads and handles what the UDP socket holds, up to [`RECV_BATCH`] datagrams.
+    pub(super) fn on_readable(&mut self, now: Now, ready: io::Result<()>) {
+        if let Err(e) = ready {
+            self.errors.record(&self.stats, IoOp::UdpRecv, &e);
+            return;
+        }
+        let mut read = 0;
+        while read < RECV_BATCH {
+            let (n, more) = match self.udp.recv_batch() {
+                Ok(batch) => batch,
+                Err(e) => {
+                    self.errors.record(&self.stats, IoOp::UdpRecv, &e);
+                    return;
+                }
+            };
+            for i in 0..n {
                 self.stats.bump(Counter::UdpReceived);
-                let bytes = self.udp.buf.get(..n).unwrap_or_default();
-                self.engine
-                    .provider_mut()
-                    .handle_message(now, Peer::udp(from), bytes);
-                self.engine.pump(now);
+                // A datagram from an address of no IP family cannot be answered.
+                if let (bytes, Some(from)) = self.udp.datagram(i) {
+                    self.engine
+                        .provider_mut()
+                        .handle_message(now, Peer::udp(from), bytes);
+                    self.engine.pump(now);
+                }
             }
-            Err(e) => self.errors.record(&self.stats, IoOp::UdpRecv, &e),
+            read += n;
+            if !more {
+                break;
+            }
         }
     }
 
@@ -162,6 +180,10 @@ impl<O: Outputs> Driver<O> {
                     failed.push(to);
                 }
             }
+            for (to, e) in self.udp.send_queued(&self.stats) {
+                self.errors.record(&self.stats, IoOp::UdpSend, &e);
+                failed.push(Peer::udp(to));
+            }
             if failed.is_empty() {
                 break;
             }
@@ -186,10 +208,11 @@ impl<O: Outputs> Driver<O> {
 
     fn transmit(&mut self, now: Now, t: Transmit) -> Result<(), Peer> {
         match t.to.transport {
-            Transport::Udp => self.udp.send(&self.stats, t.to.addr, t.bytes).map_err(|e| {
-                self.errors.record(&self.stats, IoOp::UdpSend, &e);
-                t.to
-            }),
+            // Sent, and failures reported, once the round's transmits are all queued.
+            Transport::Udp => {
+                self.udp.queue(t.to.addr, t.bytes);
+                Ok(())
+            }
             Transport::Tcp => match self.conns.send(now.instant, t.to, t.bytes) {
                 Ok(()) => Ok(()),
                 Err(SendError::Gone) => Err(t.to),

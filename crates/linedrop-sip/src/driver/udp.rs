@@ -10,8 +10,8 @@ use tokio::net::UdpSocket;
 use super::stats::{Counter, DriverStats};
 use crate::transaction::Wire;
 
-/// Datagrams read with `try_recv_from` after the one that woke the loop, before the outputs
-/// are flushed: a burst is handled in one batch, yet timers and TCP still get their turn.
+/// The most datagrams read per wake-up of the loop before the outputs are flushed: a burst
+/// is handled in one batch, yet timers and TCP still get their turn.
 pub(crate) const RECV_BATCH: usize = 64;
 
 /// Datagrams held while the socket is not writable. Past this they are dropped (and
@@ -19,25 +19,28 @@ pub(crate) const RECV_BATCH: usize = 64;
 const BACKLOG_LIMIT: usize = 4096;
 
 /// The largest datagram (IPv4's 65,507 payload, rounded up): a longer one cannot exist.
-const DATAGRAM_MAX: usize = 64 * 1024;
+pub(crate) const DATAGRAM_MAX: usize = 64 * 1024;
 
 /// The UDP side of the driver.
 #[derive(Debug)]
 pub(crate) struct Udp {
     /// The bound socket.
     pub(crate) socket: UdpSocket,
-    /// Receive buffer, reused for every datagram.
-    pub(crate) buf: Vec<u8>,
+    /// The last batch read.
+    slots: Slots,
     /// Datagrams waiting for the socket to become writable, in order.
     backlog: VecDeque<(SocketAddr, Wire)>,
+    /// Datagrams queued by [`Udp::queue`] for the next [`Udp::send_queued`].
+    out: Vec<(SocketAddr, Wire)>,
 }
 
 impl Udp {
     pub(crate) fn new(socket: UdpSocket) -> Self {
         Self {
             socket,
-            buf: vec![0; DATAGRAM_MAX],
+            slots: Slots::new(),
             backlog: VecDeque::new(),
+            out: Vec::new(),
         }
     }
 
@@ -46,51 +49,73 @@ impl Udp {
         !self.backlog.is_empty()
     }
 
-    /// Reads one more datagram if one is ready.
-    pub(crate) fn try_recv(&mut self) -> Option<io::Result<(usize, SocketAddr)>> {
-        match self.socket.try_recv_from(&mut self.buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
-            other => Some(other),
+    /// Reads what the socket holds now, up to a batch, without waiting: how many datagrams
+    /// it read (see [`Udp::datagram`]) and whether more may be waiting. When it says none
+    /// are, the loop's next wait for readability really waits.
+    pub(crate) fn recv_batch(&mut self) -> io::Result<(usize, bool)> {
+        let Self { socket, slots, .. } = self;
+        let mut got = 0;
+        // `WouldBlock` from the closure clears tokio's readiness: said of a short batch too,
+        // since the socket was empty when the batch ended, and a datagram that arrives later
+        // raises a new edge for the reactor (edge-triggered epoll signals every arrival).
+        let read = socket.try_io(tokio::io::Interest::READABLE, || {
+            got = slots.recv(socket)?;
+            if got < SLOTS {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(())
+            }
+        });
+        match read {
+            Ok(()) => Ok((got, true)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok((got, false)),
+            Err(e) => Err(e),
         }
     }
 
-    /// Sends a datagram now, or queues it behind earlier ones if the socket is full. An
-    /// error is a failure of this datagram only (no route, too large, ...).
-    pub(crate) fn send(
-        &mut self,
-        stats: &DriverStats,
-        to: SocketAddr,
-        bytes: Wire,
-    ) -> io::Result<()> {
-        if !self.backlog.is_empty() {
+    /// Datagram `i` of the last [`Udp::recv_batch`] and its sender (`None` if the address
+    /// is of no IP family).
+    pub(crate) fn datagram(&self, i: usize) -> (&[u8], Option<SocketAddr>) {
+        self.slots.get(i)
+    }
+
+    /// Queues a datagram for the next [`Udp::send_queued`]: a wake-up's answers go out
+    /// together.
+    pub(crate) fn queue(&mut self, to: SocketAddr, bytes: Wire) {
+        self.out.push((to, bytes));
+    }
+
+    /// Sends what [`Udp::queue`] collected, in order, in as few system calls as it can; what
+    /// the socket has no room for goes to the backlog, behind earlier datagrams. Returns the
+    /// datagrams that failed (no route, too large, ...), each with its error.
+    pub(crate) fn send_queued(&mut self, stats: &DriverStats) -> Vec<(SocketAddr, io::Error)> {
+        let mut failed = Vec::new();
+        let mut out = std::mem::take(&mut self.out);
+        let done = if self.backlog.is_empty() {
+            send_list(&self.socket, stats, &out, &mut failed)
+        } else {
+            0
+        };
+        for (to, bytes) in out.drain(done..) {
             self.enqueue(stats, to, bytes);
-            return Ok(());
         }
-        match self.socket.try_send_to(&bytes, to) {
-            Ok(_) => {
-                stats.bump(Counter::UdpSent);
-                Ok(())
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.enqueue(stats, to, bytes);
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        out.clear();
+        // Kept for its allocation.
+        self.out = out;
+        failed
     }
 
     /// Sends what the backlog holds until the socket is full again; returns the datagrams
     /// that failed, with their errors.
     pub(crate) fn flush_backlog(&mut self, stats: &DriverStats) -> Vec<(SocketAddr, io::Error)> {
         let mut failed = Vec::new();
-        while let Some((to, bytes)) = self.backlog.front() {
-            match self.socket.try_send_to(bytes, *to) {
-                Ok(_) => stats.bump(Counter::UdpSent),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => failed.push((*to, e)),
-            }
-            self.backlog.pop_front();
-        }
+        let done = send_list(
+            &self.socket,
+            stats,
+            self.backlog.make_contiguous(),
+            &mut failed,
+        );
+        self.backlog.drain(..done);
         failed
     }
 
@@ -100,5 +125,123 @@ impl Udp {
         } else {
             self.backlog.push_back((to, bytes));
         }
+    }
+}
+
+/// Sends `list` from its start until the socket is full: how many datagrams it took (sent,
+/// or failed and put in `failed`).
+fn send_list(
+    socket: &UdpSocket,
+    stats: &DriverStats,
+    list: &[(SocketAddr, Wire)],
+    failed: &mut Vec<(SocketAddr, io::Error)>,
+) -> usize {
+    let mut done = 0;
+    while let Some(rest) = list.get(done..).filter(|r| !r.is_empty()) {
+        match socket.try_io(tokio::io::Interest::WRITABLE, || send_some(socket, rest)) {
+            Ok(0) => break,
+            Ok(n) => {
+                for _ in 0..n {
+                    stats.bump(Counter::UdpSent);
+                }
+                done += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => {
+                failed.push((rest[0].0, e));
+                done += 1;
+            }
+        }
+    }
+    done
+}
+
+#[cfg(target_os = "linux")]
+use super::mmsg::send as send_some;
+
+/// Sends the first datagram of `list`: 1, or its error.
+#[cfg(not(target_os = "linux"))]
+fn send_some(socket: &UdpSocket, list: &[(SocketAddr, Wire)]) -> io::Result<usize> {
+    let (to, bytes) = &list[0];
+    socket.try_send_to(bytes, *to).map(|_| 1)
+}
+
+#[cfg(target_os = "linux")]
+use super::mmsg::{Slots, SLOTS};
+
+/// One datagram per read where `recvmmsg(2)` is not available: a batch of one is never
+/// short, so the loop reads until the socket says `WouldBlock`, as it always did.
+#[cfg(not(target_os = "linux"))]
+const SLOTS: usize = 1;
+
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug)]
+struct Slots {
+    buf: Vec<u8>,
+    len: usize,
+    from: Option<SocketAddr>,
+}
+
+#[cfg(not(target_os = "linux"))]
+impl Slots {
+    fn new() -> Self {
+        Self {
+            buf: vec![0; DATAGRAM_MAX],
+            len: 0,
+            from: None,
+        }
+    }
+
+    /// Reads one datagram: 1, or `WouldBlock`.
+    fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        let (len, from) = socket.try_recv_from(&mut self.buf)?;
+        (self.len, self.from) = (len, Some(from));
+        Ok(1)
+    }
+
+    fn get(&self, _: usize) -> (&[u8], Option<SocketAddr>) {
+        (&self.buf[..self.len], self.from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything `socket` holds now, as text.
+    fn drained(socket: &std::net::UdpSocket) -> Vec<String> {
+        socket.set_nonblocking(true).expect("nonblocking");
+        let mut buf = vec![0; DATAGRAM_MAX];
+        let mut got = Vec::new();
+        while let Ok(n) = socket.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn queued_datagrams_go_out_in_order_and_one_that_fails_is_reported_alone() {
+        let mut udp = Udp::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let to = peer.local_addr().expect("addr");
+        udp.socket.writable().await.expect("writable");
+        let stats = DriverStats::default();
+        let mut want = Vec::new();
+        for i in 0..40 {
+            if i == 20 {
+                // Longer than any UDP datagram over IPv4: EMSGSIZE, for this one only.
+                udp.queue(to, Wire::from(vec![b'x'; 70_000]));
+            } else {
+                let text = format!("datagram {i}");
+                udp.queue(to, Wire::from(text.as_bytes()));
+                want.push(text);
+            }
+        }
+        let failed = udp.send_queued(&stats);
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0].0, to);
+        assert!(!udp.has_backlog());
+        assert_eq!(stats.snapshot().udp_sent, 39);
+        assert_eq!(drained(&peer), want);
     }
 }
