@@ -45,8 +45,8 @@ pub enum StoreError {
     /// the writer.
     #[error("invalid record: {0}")]
     InvalidRecord(String),
-    /// The writer thread has stopped (closed, or it panicked); nothing more can be written
-    /// through it.
+    /// The writer has stopped (closed, or a thread of it panicked); nothing more can be
+    /// written through it.
     #[error("record writer is closed")]
     Closed,
     /// Any other failure of the database (disk full, I/O error, a lock held too long).

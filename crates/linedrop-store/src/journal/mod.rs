@@ -35,7 +35,8 @@ pub struct JournalConfig {
     /// The segments' common path: segment `n` is this path with `.n` appended. The daemon
     /// uses its database's path with `-pending` appended.
     pub path: PathBuf,
-    /// `fdatasync` each batch before reporting it durable, so records survive a power loss
+    /// `fdatasync` each batch before reporting it durable (on the thread that writes it, a
+    /// sender's: it waits for the disk), so records survive a power loss
     /// as well as a crash of the process. Off, a batch is durable once written to the
     /// operating system (as with SQLite's `synchronous=NORMAL`), and reaches the disk at the
     /// store's next (synced) commit, about a second later.

@@ -150,7 +150,7 @@ struct Sending {
     last: Seq,
 }
 
-/// What the writer thread reports back.
+/// What the writers (the writer thread, or the senders and the applier) report back.
 #[derive(Default)]
 struct Progress {
     stats: WriterStats,
