@@ -34,7 +34,6 @@ mod config;
 mod dialog;
 mod dialog_key;
 mod ending;
-mod half_full;
 mod leg;
 mod negotiate;
 mod peer;
@@ -43,6 +42,7 @@ mod reply;
 mod rng;
 mod server;
 mod session;
+mod staged;
 mod stats;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -68,8 +68,11 @@ pub use session::DialogTimer;
 pub use stats::SipStats;
 
 use dialog_key::{DialogKey, DialogMap};
+use staged::Staged;
+
+/// The cheap hasher of our own ids (and of dialog keys, which carry their own keyed hash).
+type IdBuild = std::hash::BuildHasherDefault<linedrop_core::IdHasher>;
 use ending::Failure;
-use half_full::Rooms;
 use leg::{Leg, Phase};
 
 /// One transaction and what it is for.
@@ -212,15 +215,15 @@ pub struct SipProvider {
     /// Boxed, like the legs: at R calls/s about 64·R transactions are live (a UDP server
     /// transaction outlives its call by 64·T1), and an inline table pays an entry's few
     /// hundred bytes for every empty slot too.
-    pub(crate) tsx: IdMap<u64, Box<TsxEntry>>,
-    pub(crate) tsx_index: HashMap<Arc<str>, BranchTsx>,
+    ///
+    /// This table and the next three are [`Staged`]: they churn, and a table that paused to
+    /// grow or rehash stopped the SIP thread long enough to overflow the socket at load.
+    pub(crate) tsx: Staged<u64, Box<TsxEntry>, IdBuild>,
+    pub(crate) tsx_index: Staged<Arc<str>, BranchTsx, std::hash::RandomState>,
     /// Each call's live transactions, so per-call work never scans every transaction
     /// (a UDP server transaction outlives its call by Timer J: at R calls/s about 64·R are
     /// live, and a scan per call made the cost per call grow with the rate).
-    pub(crate) tsx_by_call: IdMap<CallId, Vec<u64>>,
-    /// Growth of `tsx`, `tsx_index`, `tsx_by_call` and `tombstone_set`: they churn, and
-    /// are kept at most half full (see `half_full`).
-    pub(crate) rooms: Rooms,
+    pub(crate) tsx_by_call: Staged<CallId, Vec<u64>, IdBuild>,
     next_tsx: u64,
     timers: BTreeSet<(Instant, u64)>,
     /// Session timers and keepalives of confirmed dialogs (see `session`).
@@ -229,7 +232,7 @@ pub struct SipProvider {
     pub(crate) line_options: IdMap<LineId, LineOptions>,
     /// Ended dialogs, kept to answer late requests, in expiry order (one fixed lifetime).
     pub(crate) tombstones: VecDeque<(Instant, Arc<DialogKey>)>,
-    pub(crate) tombstone_set: DialogMap<Arc<DialogKey>, Instant>,
+    pub(crate) tombstone_set: Staged<Arc<DialogKey>, Instant, IdBuild>,
     pub(crate) transmits: VecDeque<Transmit>,
     /// INVITE server transactions whose first provisional response (100, or 180 with
     /// `auto_ringing`) is not decided yet, and when their INVITE came: settled by the
@@ -254,16 +257,15 @@ impl SipProvider {
             legs: IdMap::default(),
             dialogs: DialogMap::default(),
             inbound: HashMap::new(),
-            tsx: IdMap::default(),
-            tsx_index: HashMap::new(),
-            tsx_by_call: IdMap::default(),
-            rooms: Default::default(),
+            tsx: Staged::default(),
+            tsx_index: Staged::default(),
+            tsx_by_call: Staged::default(),
             next_tsx: 1,
             timers: BTreeSet::new(),
             dialog_timers: BTreeSet::new(),
             line_options: IdMap::default(),
             tombstones: VecDeque::new(),
-            tombstone_set: DialogMap::default(),
+            tombstone_set: Staged::default(),
             transmits: VecDeque::new(),
             undecided: Vec::new(),
             events: VecDeque::new(),
@@ -373,12 +375,10 @@ impl SipProvider {
                 let mut b = BranchTsx::default();
                 b.0[key.1.slot()] = slot;
                 self.tsx_index.insert(Arc::clone(&key.0), b);
-                self.rooms.tsx_index.after_insert(&mut self.tsx_index);
             }
         }
         if let Some(c) = call {
-            self.tsx_by_call.entry(c).or_default().push(id);
-            self.rooms.tsx_by_call.after_insert(&mut self.tsx_by_call);
+            self.tsx_by_call.get_or_default(c).push(id);
         }
         self.tsx.insert(
             id,
@@ -392,7 +392,6 @@ impl SipProvider {
                 acks: Vec::new(),
             }),
         );
-        self.rooms.tsx.after_insert(&mut self.tsx);
         self.sync_tsx(now, id);
         id
     }
@@ -619,7 +618,6 @@ impl Provider for SipProvider {
             let key = Arc::new(key);
             let expiry = now.instant + self.cfg.tombstone_ttl();
             self.tombstone_set.insert(Arc::clone(&key), expiry);
-            self.rooms.tombstones.after_insert(&mut self.tombstone_set);
             self.tombstones.push_back((expiry, key));
         }
         for id in self.tsx_by_call.remove(&call).unwrap_or_default() {

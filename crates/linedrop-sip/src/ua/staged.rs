@@ -1,0 +1,260 @@
+//! Tables that churn without ever pausing to grow: the ones holding what outlives a call
+//! for 64·T1 (transactions, their branch index, each call's transaction list, tombstones).
+//!
+//! A hashbrown table (std's `HashMap`) grows by moving everything it holds into one twice
+//! the size, and under steady insert-and-remove it also rehashes in place now and then to
+//! clear the slots removals leave behind. Either is a pause of the SIP thread proportional to
+//! the table: at 20,000 calls/s, 5 s from a fresh start, perf saw bursts of 59 and 121 ms
+//! (mostly the kernel zeroing the new table's pages), while the socket's receive queue
+//! filled and overflowed (`BENCHMARKS.md`). A [`Staged`] table never does either: each
+//! stage is sized when it is made for every insert it will take, and once it has taken
+//! them a new stage takes the next inserts while the older ones are only read and removed
+//! from. Everything here leaves within 64·T1, so an old stage empties by itself and is
+//! dropped. The price: a lookup that misses tries every stage (one or two in steady state,
+//! a few while the load grows).
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+
+/// The smallest stage: below this, stages would come and go every few calls.
+const MIN_STAGE: usize = 1024;
+
+/// Older stages this small are moved into a new stage when it is made, so lookups do not
+/// try a tail of tiny stages left from the first seconds. Bounded work (a few hundred
+/// microseconds), unlike a whole table's.
+const MERGE_BELOW: usize = 4096;
+
+/// A hash map in stages; see the module docs.
+#[derive(Debug)]
+pub(crate) struct Staged<K, V, S> {
+    /// The stage taking inserts.
+    current: HashMap<K, V, S>,
+    /// Inserts `current` may still take without growing.
+    budget: usize,
+    /// Older stages, oldest first: read and removed from, never inserted into.
+    older: Vec<HashMap<K, V, S>>,
+    /// Stages made so far.
+    made: u64,
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher + Default> Default for Staged<K, V, S> {
+    fn default() -> Self {
+        Self {
+            current: HashMap::default(),
+            budget: 0,
+            older: Vec::new(),
+            made: 0,
+        }
+    }
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
+    /// Entries in all stages.
+    pub(crate) fn len(&self) -> usize {
+        self.current.len() + self.older.iter().map(HashMap::len).sum::<usize>()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.current
+            .get(key)
+            .or_else(|| self.older.iter().rev().find_map(|s| s.get(key)))
+    }
+
+    pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.current.contains_key(key) {
+            return self.current.get_mut(key);
+        }
+        self.older.iter_mut().rev().find_map(|s| s.get_mut(key))
+    }
+
+    /// Inserts into the current stage (after taking `key` out of an older one, so no key is
+    /// ever in two stages); returns the value it replaced.
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        if let Some(v) = self.current.get_mut(&key) {
+            return Some(std::mem::replace(v, value));
+        }
+        let old = self.remove_older(&key);
+        self.make_room();
+        self.budget -= 1;
+        self.current.insert(key, value);
+        old
+    }
+
+    /// The value of `key`, inserted as `V::default()` if it is in no stage.
+    pub(crate) fn get_or_default(&mut self, key: K) -> &mut V
+    where
+        V: Default,
+    {
+        if !self.current.contains_key(&key) {
+            let value = self.remove_older(&key).unwrap_or_default();
+            self.make_room();
+            self.budget -= 1;
+            return self.current.entry(key).or_insert(value);
+        }
+        // There already: the entry inserts nothing.
+        self.current.entry(key).or_default()
+    }
+
+    pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.current.remove(key).or_else(|| self.remove_older(key))
+    }
+
+    /// Every entry, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.current
+            .iter()
+            .chain(self.older.iter().flat_map(HashMap::iter))
+    }
+
+    /// Every value, in no particular order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.current
+            .values()
+            .chain(self.older.iter().flat_map(HashMap::values))
+    }
+
+    /// Takes `key` out of an older stage, dropping the stage if that empties it.
+    fn remove_older<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let i = self.older.iter().rposition(|s| s.contains_key(key))?;
+        let value = self.older[i].remove(key);
+        if self.older[i].is_empty() {
+            self.older.remove(i);
+        }
+        value
+    }
+
+    /// Makes a new current stage when the current one has taken all the inserts it was
+    /// sized for: room for twice what all stages hold, so in steady state a stage lasts
+    /// about twice the life of what it holds and at most two are live.
+    fn make_room(&mut self) {
+        if self.budget > 0 {
+            return;
+        }
+        let len = self.len();
+        let mut stage = HashMap::with_capacity_and_hasher((2 * len).max(MIN_STAGE), S::default());
+        let previous = std::mem::replace(&mut self.current, HashMap::with_hasher(S::default()));
+        if previous.len() < MERGE_BELOW {
+            stage.extend(previous);
+        } else {
+            self.older.push(previous);
+        }
+        let mut kept = Vec::with_capacity(self.older.len());
+        for s in self.older.drain(..) {
+            if s.len() < MERGE_BELOW {
+                stage.extend(s);
+            } else {
+                kept.push(s);
+            }
+        }
+        self.older = kept;
+        // Each insert takes at most one of the free slots the stage was made with (one a
+        // removal freed, or a fresh one): within this budget it never grows or rehashes.
+        self.budget = stage.capacity() - stage.len();
+        self.current = stage;
+        self.made += 1;
+    }
+
+    /// How many stages there are (tests).
+    #[cfg(test)]
+    fn stages(&self) -> usize {
+        1 + self.older.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Map = Staged<u64, u64, std::hash::RandomState>;
+
+    #[test]
+    fn it_behaves_as_a_map_across_stages() {
+        let mut map = Map::default();
+        let mut model: HashMap<u64, u64> = HashMap::new();
+        // A deterministic mix of inserts, removes and re-inserts over a changing key range.
+        let mut x: u64 = 12345;
+        for _ in 0..200_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let key = (x >> 33) % 30_000;
+            match (x >> 20) % 4 {
+                0 | 1 => assert_eq!(map.insert(key, x), model.insert(key, x), "insert {key}"),
+                2 => assert_eq!(map.remove(&key), model.remove(&key), "remove {key}"),
+                _ => {
+                    *map.get_or_default(key) += 1;
+                    *model.entry(key).or_default() += 1;
+                }
+            }
+        }
+        assert_eq!(map.len(), model.len());
+        for (k, v) in &model {
+            assert_eq!(map.get(k), Some(v));
+        }
+        let mut values: Vec<u64> = map.values().copied().collect();
+        let mut want: Vec<u64> = model.values().copied().collect();
+        values.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(values, want);
+    }
+
+    #[test]
+    fn no_stage_ever_grows_and_old_stages_go_once_their_entries_have() {
+        let mut map = Map::default();
+        // Steady churn: each key lives for `live` inserts, as a transaction lives 64·T1.
+        let live = 50_000u64;
+        let mut most_stages = 0;
+        let (mut made, mut made_with) = (0, 0);
+        for k in 0..1_000_000u64 {
+            if k >= live {
+                assert!(map.remove(&(k - live)).is_some());
+            }
+            map.insert(k, k);
+            if map.made != made {
+                (made, made_with) = (map.made, map.current.capacity());
+            }
+            // Length plus free slots: removals and inserts into the slots they leave move it
+            // below what the stage was made with; only growing would take it above.
+            assert!(map.current.capacity() <= made_with, "a stage grew at {k}");
+            most_stages = most_stages.max(map.stages());
+        }
+        assert_eq!(map.len(), live as usize);
+        assert!(most_stages <= 3, "{most_stages} stages");
+        // Once everything leaves, so do the old stages.
+        for k in 1_000_000 - live..1_000_000 {
+            assert!(map.remove(&k).is_some());
+        }
+        assert!(map.is_empty());
+        assert_eq!(map.stages(), 1);
+    }
+}
