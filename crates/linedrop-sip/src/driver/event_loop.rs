@@ -14,7 +14,7 @@ use super::conns::Conns;
 use super::outputs::Outputs;
 use super::socket::Sockets;
 use super::stats::ErrorLog;
-use super::task::Driver;
+use super::task::{earliest, Driver};
 use super::tcp::{accept_loop, TcpEvent};
 use super::udp::Udp;
 use super::{clock, Command};
@@ -108,13 +108,10 @@ pub async fn run(
     d.flush(start);
     loop {
         // The outputs' deadline is off the grid: it bounds a record's wait to be durable.
-        let deadline = match (
+        let deadline = earliest(
             d.deadline().map(|at| on_grid(at, start.instant)),
             d.outputs_due,
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        );
         if deadline != armed {
             if let Some(at) = deadline {
                 sleep.as_mut().reset(at.into());

@@ -20,6 +20,14 @@ use crate::ua::{ConnId, Peer, SipProvider, Transmit, Transport};
 /// loop cannot spin on a user agent that keeps resending to a dead peer.
 const FLUSH_ROUNDS: usize = 8;
 
+/// The earlier of two deadlines; `None` only if neither is set.
+pub(super) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Everything the engine task owns.
 pub(super) struct Driver<O> {
     /// The engine, with the user agent inside.
@@ -41,10 +49,7 @@ pub(super) struct Driver<O> {
 impl<O: Outputs> Driver<O> {
     /// The next instant the loop must wake for: the engine's timers or the idle sweep.
     pub(super) fn deadline(&self) -> Option<Instant> {
-        match (self.engine.poll_timeout(), self.conns.sweep_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(self.engine.poll_timeout(), self.conns.sweep_at())
     }
 
     /// Reads and handles what the UDP socket holds, up to [`RECV_BATCH`] datagrams.
