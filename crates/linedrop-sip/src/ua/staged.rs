@@ -34,8 +34,6 @@ pub(crate) struct Staged<K, V, S> {
     budget: usize,
     /// Older stages, oldest first: read and removed from, never inserted into.
     older: Vec<HashMap<K, V, S>>,
-    /// Stages made so far.
-    made: u64,
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher + Default> Default for Staged<K, V, S> {
@@ -44,7 +42,6 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Default for Staged<K, V, S> {
             current: HashMap::default(),
             budget: 0,
             older: Vec::new(),
-            made: 0,
         }
     }
 }
@@ -96,9 +93,7 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
             return Some(std::mem::replace(v, value));
         }
         let old = self.remove_older(&key);
-        self.make_room();
-        self.budget -= 1;
-        self.current.insert(key, value);
+        self.put_new(key, value);
         old
     }
 
@@ -109,9 +104,7 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
     {
         if !self.current.contains_key(&key) {
             let value = self.remove_older(&key).unwrap_or_default();
-            self.make_room();
-            self.budget -= 1;
-            return self.current.entry(key).or_insert(value);
+            return self.put_new(key, value);
         }
         // There already: the entry inserts nothing.
         self.current.entry(key).or_default()
@@ -137,6 +130,14 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         self.current
             .values()
             .chain(self.older.iter().flat_map(HashMap::values))
+    }
+
+    /// Puts `key`, in no stage yet, into the current stage, making a new one first if the
+    /// current one has taken all it was sized for.
+    fn put_new(&mut self, key: K, value: V) -> &mut V {
+        self.make_room();
+        self.budget -= 1;
+        self.current.entry(key).or_insert(value)
     }
 
     /// Takes `key` out of an older stage, dropping the stage if that empties it.
@@ -181,7 +182,6 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         // removal freed, or a fresh one): within this budget it never grows or rehashes.
         self.budget = stage.capacity() - stage.len();
         self.current = stage;
-        self.made += 1;
     }
 
     /// How many stages there are (tests).
@@ -234,15 +234,17 @@ mod tests {
         // Steady churn: each key lives for `live` inserts, as a transaction lives 64·T1.
         let live = 50_000u64;
         let mut most_stages = 0;
-        let (mut made, mut made_with) = (0, 0);
+        let (mut budget, mut made_with) = (0, 0);
         for k in 0..1_000_000u64 {
             if k >= live {
                 assert!(map.remove(&(k - live)).is_some());
             }
             map.insert(k, k);
-            if map.made != made {
-                (made, made_with) = (map.made, map.current.capacity());
+            // Only a new stage raises the budget.
+            if map.budget >= budget {
+                made_with = map.current.capacity();
             }
+            budget = map.budget;
             // Length plus free slots: removals and inserts into the slots they leave move it
             // below what the stage was made with; only growing would take it above.
             assert!(map.current.capacity() <= made_with, "a stage grew at {k}");

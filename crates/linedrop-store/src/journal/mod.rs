@@ -277,15 +277,20 @@ fn open(config: &JournalConfig, number: u64) -> Result<Segment, StoreError> {
 mod tests {
     use super::*;
 
+    /// An appender for the journal `j` in `dir`, unsynced, sealing after the default age.
+    fn appender_at(dir: &Path) -> Appender {
+        Appender::new(JournalConfig {
+            path: dir.join("j"),
+            sync: false,
+            seal_after: SEAL_AFTER,
+        })
+        .unwrap()
+    }
+
     #[test]
     fn a_spoiled_segment_comes_due_and_the_next_batch_opens_a_new_one() {
         let dir = tempfile::tempdir().unwrap();
-        let config = JournalConfig {
-            path: dir.path().join("j"),
-            sync: false,
-            seal_after: SEAL_AFTER,
-        };
-        let mut appender = Appender::new(config).unwrap();
+        let mut appender = appender_at(dir.path());
         appender.append(&[]).unwrap();
         assert!(!appender.due(), "young and small");
         // As a failed write that could not be cut back leaves it.
@@ -306,12 +311,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("j.7"), b"").unwrap();
         std::fs::write(dir.path().join("j.x"), b"").unwrap();
-        let config = JournalConfig {
-            path: dir.path().join("j"),
-            sync: false,
-            seal_after: SEAL_AFTER,
-        };
-        let mut appender = Appender::new(config).unwrap();
+        let mut appender = appender_at(dir.path());
         appender.append(&[]).unwrap();
         assert_eq!(appender.seal(), Some(dir.path().join("j.8")));
     }
