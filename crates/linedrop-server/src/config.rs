@@ -432,9 +432,9 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        let dir = std::env::temp_dir().join(format!("linedrop-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("c{}.toml", text.len()));
+        // One directory per call: tests run in parallel and must not share a file.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("linedrop.toml");
         std::fs::write(&path, text).unwrap();
         Config::load(Some(&path), &[])
     }
