@@ -4,10 +4,10 @@
 # uac and reports (Ir(LARGE) - Ir(SMALL)) / (LARGE - SMALL), which cancels start-up and
 # shutdown. See bench/README.md.
 #
-#   bench/callgrind.sh BINARY [u1|t1] [SMALL] [LARGE]      env: RATE (100), CG_OUT
+#   bench/callgrind.sh BINARY [u1|t1] [SMALL] [LARGE]      env: RATE (100), HOLD_MS (100), CG_OUT
 set -euo pipefail
 BIN="${1:?linedrop binary}"; T="${2:-u1}"; SMALL="${3:-200}"; LARGE="${4:-1200}"
-RATE="${RATE:-100}"; PORT="${SUT_PORT:-15260}"; API="${API_PORT:-18680}"
+RATE="${RATE:-100}"; HOLD_MS="${HOLD_MS:-100}"; PORT="${SUT_PORT:-15260}"; API="${API_PORT:-18680}"
 W="$(mktemp -d "${TMPDIR:-/tmp}/linedrop-cg.XXXXXX")"
 trap 'rm -rf "$W"' EXIT
 
@@ -37,7 +37,7 @@ EOF
     local pid=$! i
     for i in $(seq 1 300); do ss -Hltn "sport = :$API" | grep -q . && break; sleep 0.1; done
     sipp -sn uac "127.0.0.1:$PORT" -s bench -i 127.0.0.1 -p $((PORT + 1)) -t "$T" -r "$RATE" \
-        -m "$calls" -d 100 -nostdin -aa -recv_timeout 10000 -timeout 120s \
+        -m "$calls" -d "$HOLD_MS" -nostdin -aa -recv_timeout 10000 -timeout 120s \
         >"$W/uac-$calls.out" 2>&1 </dev/null || echo "# sipp rc=$? for $calls calls" >&2
     sleep 1
     kill -TERM "$pid"; wait "$pid" || true

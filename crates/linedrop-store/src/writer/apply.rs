@@ -1,6 +1,7 @@
 //! The applier: with a journal, the thread that owns the store and brings it up to date with
 //! what the senders made durable, in one transaction per sealed segment (or sooner,
-//! when a reader asks), and deletes each segment once its records are committed.
+//! when a reader asks), and deletes each segment once its records are committed. A call
+//! still open at the end of a round waits for the next one ([`HeldBack`]).
 
 use std::collections::hash_map::Entry;
 use std::path::PathBuf;
@@ -112,8 +113,11 @@ fn run<S: Store>(
     mut tick: Tick,
 ) -> Result<(), StoreError> {
     let mut session = store.write_session();
+    // Records taken and not in the store yet, in the order handed over (coalesced after a
+    // failed round).
     let mut pending: Vec<Record> = Vec::new();
     let mut sealed: Vec<PathBuf> = Vec::new();
+    let mut held = HeldBack::default();
     // Records taken since the last successful round, before coalescing: what the stats count.
     let mut taken: u64 = 0;
     let mut through: Seq = 0;
@@ -126,25 +130,48 @@ fn run<S: Store>(
             let asked = h.wanted > applied && h.through > applied;
             !retry && h.sealed.is_empty() && !asked && !h.closing
         };
-        let closing = {
+        let before = through;
+        let (closing, may_hold) = {
             let handed = lock(&queue.handed);
             let (mut handed, waited) = queue
                 .wake
                 .wait_timeout_while(handed, every, idle)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if waited.timed_out() {
+            let quiet = waited.timed_out();
+            if quiet {
                 // The tick writes and seals, which takes this lock: not while holding it.
                 drop(handed);
                 tick();
-                continue;
+                if held.records.is_empty() {
+                    continue;
+                }
+                // Nothing came for a while: what was held back goes in now.
+                handed = lock(&queue.handed);
             }
+            // A seal made by the tick is a round like any other: only a spell with nothing
+            // new is quiet.
+            let quiet = quiet && handed.sealed.is_empty();
+            let asked = handed.wanted > applied && handed.through > applied;
             taken += handed.records.len() as u64;
             pending.append(&mut handed.records);
             sealed.append(&mut handed.sealed);
             through = through.max(handed.through);
-            handed.closing
+            let closing = handed.closing;
+            (closing, !(quiet || asked || closing || retry))
         };
-        pending = coalesce(std::mem::take(&mut pending));
+        // What was held back was handed over first, so it goes first: coalescing keeps the
+        // order of first appearance, and the first `carried` records are those calls.
+        let carried = held.records.len();
+        if carried > 0 {
+            held.records.append(&mut pending);
+            pending = std::mem::take(&mut held.records);
+        }
+        held.originals = 0;
+        let (merged, originals) = coalesce(std::mem::take(&mut pending));
+        pending = merged;
+        if may_hold {
+            held.take_open(&mut pending, &originals, carried);
+        }
         let result = if pending.is_empty() {
             Ok(())
         } else {
@@ -157,15 +184,27 @@ fn run<S: Store>(
                     on_apply(&pending);
                 }
                 pending.clear();
-                // The store has them: the segments may go. One that cannot be deleted is
-                // only replayed (harmlessly) at the next start.
-                for segment in sealed.drain(..) {
+                // The store has them: the segments may go, except those that may hold a
+                // record held back, which go after the next round. One that cannot be
+                // deleted is only replayed (harmlessly) at the next start.
+                for segment in held.segments.drain(..) {
                     let _ = std::fs::remove_file(segment);
                 }
-                applied = through;
-                let n = std::mem::take(&mut taken);
+                if held.records.is_empty() {
+                    for segment in sealed.drain(..) {
+                        let _ = std::fs::remove_file(segment);
+                    }
+                    applied = through;
+                } else {
+                    held.segments.append(&mut sealed);
+                    // Every record handed over before this round is in the store now.
+                    applied = before.max(applied);
+                }
+                let n = taken - held.originals;
+                taken = held.originals;
+                let now_applied = applied;
                 shared.update(|p| {
-                    p.applied = through;
+                    p.applied = now_applied;
                     p.stats.applied += n;
                 });
                 if closing {
@@ -174,6 +213,10 @@ fn run<S: Store>(
             }
             Err(e) => {
                 failures_in_row += 1;
+                // A retry holds nothing back: put it with the rest.
+                pending.append(&mut held.records);
+                held.originals = 0;
+                sealed.append(&mut held.segments);
                 shared.update(|p| {
                     p.stats.failed_applies += 1;
                     p.stats.last_error = Some(e.clone());
@@ -191,25 +234,69 @@ fn run<S: Store>(
     }
 }
 
+/// Calls still open at the end of a round, kept out of the store until the next one.
+///
+/// A call's record is written when it is created and again when it ends; a round that
+/// has both writes one row, a call that spans two rounds costs two (the second an
+/// update, as dear as the insert: `bench/`'s calls of half a second spanned rounds half
+/// the time). So an open call's record taken in a round waits for the next round, where
+/// its end, if it has come, replaces it. Only once: a record held back is written in the
+/// next round whatever it holds. Nothing is held back from a round a reader asked for, a
+/// retry, the last round, or a round after a quiet spell, which is when what is held
+/// goes in. The journal keeps every record held back: the segments sealed with it stay
+/// until it is in the store.
+#[derive(Default)]
+struct HeldBack {
+    /// Coalesced, one per call, in the order handed over.
+    records: Vec<Record>,
+    /// How many records handed over these stand for (the stats count those).
+    originals: u64,
+    /// Sealed segments that may hold them.
+    segments: Vec<PathBuf>,
+}
+
+impl HeldBack {
+    /// Moves the open records of `pending` that were not held back before (those from
+    /// index `carried` on) here, keeping the order of the rest.
+    fn take_open(&mut self, pending: &mut Vec<Record>, originals: &[u32], carried: usize) {
+        let all = std::mem::replace(pending, Vec::with_capacity(pending.len()));
+        for (i, record) in all.into_iter().enumerate() {
+            if i < carried || record.completed {
+                pending.push(record);
+            } else {
+                self.originals += u64::from(originals.get(i).copied().unwrap_or(1));
+                self.records.push(record);
+            }
+        }
+    }
+}
+
 /// One record per call, with the same effect on the store as writing them all in order: a
 /// call's first completed record wins over every later one, and otherwise its last open
-/// record does; its creation time is the one first written, as the upsert keeps it.
+/// record does; its creation time is the one first written, as the upsert keeps it. The
+/// calls keep the order of their first record; beside each, how many records it stands for.
 ///
 /// With a store commit per second, most calls shorter than that have both their records in
-/// one round, and half the upserts go.
-fn coalesce(records: Vec<Record>) -> Vec<Record> {
+/// one round, and half the upserts go ([`HeldBack`] catches most of the rest).
+fn coalesce(records: Vec<Record>) -> (Vec<Record>, Vec<u32>) {
     // Call ids are this process's own, not a peer's: the cheap hash is safe.
     let mut index: IdMap<_, usize> = IdMap::default();
     index.reserve(records.len());
     let mut out: Vec<Record> = Vec::with_capacity(records.len());
+    let mut originals: Vec<u32> = Vec::with_capacity(records.len());
     for record in records {
         match index.entry(record.id) {
             Entry::Vacant(e) => {
                 e.insert(out.len());
                 out.push(record);
+                originals.push(1);
             }
             Entry::Occupied(e) => {
-                let kept = &mut out[*e.get()];
+                let at = *e.get();
+                if let Some(n) = originals.get_mut(at) {
+                    *n += 1;
+                }
+                let kept = &mut out[at];
                 if !kept.completed {
                     let created_at = kept.created_at;
                     *kept = record;
@@ -218,5 +305,233 @@ fn coalesce(records: Vec<Record>) -> Vec<Record> {
             }
         }
     }
-    out
+    (out, originals)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use linedrop_core::{CallId, CallState, Direction, ProviderFacts, StateTimes};
+
+    use super::*;
+    use crate::query::{RecordPage, RecordQuery};
+    use crate::writer::Progress;
+
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    /// A store that reports each batch it is given as (id, completed) pairs, or fails.
+    struct Recorder {
+        batches: mpsc::Sender<Vec<(u64, bool)>>,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl Store for Recorder {
+        fn apply(&mut self, records: &[Record]) -> Result<(), StoreError> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::Backend("disk full (simulated)".into()));
+            }
+            let batch = records.iter().map(|r| (r.id.0, r.completed)).collect();
+            let _ = self.batches.send(batch);
+            Ok(())
+        }
+        fn get(&self, _: CallId) -> Result<Option<Record>, StoreError> {
+            Ok(None)
+        }
+        fn query(&self, _: &RecordQuery) -> Result<RecordPage, StoreError> {
+            Ok(RecordPage {
+                records: Vec::new(),
+                next_cursor: None,
+            })
+        }
+        fn count(&self) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        fn max_call_id(&self) -> Result<Option<u64>, StoreError> {
+            Ok(None)
+        }
+        fn close_orphans(&mut self, _: SystemTime) -> Result<Vec<CallId>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn purge_completed_before(&mut self, _: SystemTime) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    fn record(id: u64, completed: bool) -> Record {
+        Record {
+            id: CallId(id),
+            direction: Direction::Inbound,
+            line: "sip:line@test".into(),
+            line_key: 1,
+            local: "sip:line@test".into(),
+            remote: format!("sip:{id}@far.test"),
+            state: if completed {
+                CallState::Idle
+            } else {
+                CallState::Connected
+            },
+            created_at: UNIX_EPOCH + Duration::from_secs(id),
+            entered: StateTimes::default(),
+            setup_duration: None,
+            talk_duration: None,
+            termination: None,
+            late_causes: 0,
+            facts: ProviderFacts::default(),
+            holders: Vec::new(),
+            completed,
+        }
+    }
+
+    /// Waits until the applier has counted `n` records in the store; returns its progress.
+    fn applied(shared: &Shared, n: u64) -> (u64, Seq) {
+        let progress = Progress::counted(lock(&shared.progress), |p| {
+            shared
+                .changed
+                .wait_timeout_while(p, DEADLINE, |p| p.stats.applied < n)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0
+        });
+        (progress.stats.applied, progress.applied)
+    }
+
+    /// An applier over a [`Recorder`] that waits `every` for work, and a directory for the
+    /// segments it is handed.
+    struct Rig {
+        dir: tempfile::TempDir,
+        queue: Arc<Queue>,
+        shared: Arc<Shared>,
+        batches: mpsc::Receiver<Vec<(u64, bool)>>,
+        failing: Arc<AtomicBool>,
+        applier: Applier,
+    }
+
+    impl Rig {
+        fn new(every: Duration) -> Self {
+            let queue = Arc::new(Queue::default());
+            let shared = Arc::new(Shared {
+                progress: Mutex::default(),
+                changed: Condvar::new(),
+            });
+            let (tx, batches) = mpsc::channel();
+            let failing = Arc::new(AtomicBool::new(false));
+            let store = Recorder {
+                batches: tx,
+                failing: Arc::clone(&failing),
+            };
+            let applier = spawn(
+                store,
+                Arc::clone(&queue),
+                Arc::clone(&shared),
+                None,
+                every,
+                Box::new(|| {}),
+            )
+            .expect("applier");
+            let dir = tempfile::tempdir().expect("dir");
+            Rig {
+                dir,
+                queue,
+                shared,
+                batches,
+                failing,
+                applier,
+            }
+        }
+
+        /// Hands over a sealed segment (an empty file) that holds nothing the test checks.
+        fn seal(&self, n: u32) -> PathBuf {
+            let path = self.dir.path().join(format!("segment.{n}"));
+            std::fs::write(&path, b"").expect("segment");
+            self.queue.seal(path.clone());
+            path
+        }
+
+        fn next(&self) -> Vec<(u64, bool)> {
+            self.batches.recv_timeout(DEADLINE).expect("a batch")
+        }
+    }
+
+    #[test]
+    fn an_open_call_waits_one_round_for_its_end_and_then_goes_in_whatever_it_holds() {
+        // Rounds come only from seals, asks and closing: no quiet spell in this test.
+        let rig = Rig::new(Duration::from_secs(3600));
+
+        // Call 1 is still open at the end of the round: held back, with its segment.
+        rig.queue.hand(
+            [record(1, false), record(2, false), record(2, true)].into_iter(),
+            3,
+        );
+        let first = rig.seal(1);
+        assert_eq!(rig.next(), [(2, true)]);
+        assert_eq!(applied(&rig.shared, 2), (2, 0));
+        assert!(first.exists(), "deleted while it held call 1's record");
+
+        // Its end comes in the next round: one row for the call, written once.
+        rig.queue.hand([record(1, true)].into_iter(), 4);
+        let second = rig.seal(2);
+        assert_eq!(rig.next(), [(1, true)]);
+        assert_eq!(applied(&rig.shared, 4), (4, 4));
+        assert!(!first.exists() && !second.exists());
+
+        // Held back once only: call 3, open at two rounds' ends, goes in open at the second.
+        rig.queue
+            .hand([record(3, false), record(4, true)].into_iter(), 6);
+        rig.seal(3);
+        assert_eq!(rig.next(), [(4, true)]);
+        rig.queue.hand([record(5, false)].into_iter(), 7);
+        rig.seal(4);
+        assert_eq!(rig.next(), [(3, false)]);
+        assert_eq!(applied(&rig.shared, 6), (6, 6));
+
+        // A reader's request holds nothing back.
+        rig.queue.hand([record(6, false)].into_iter(), 8);
+        rig.queue.want(8);
+        assert_eq!(rig.next(), [(5, false), (6, false)]);
+        assert_eq!(applied(&rig.shared, 8), (8, 8));
+
+        // A failed round holds nothing back either: its retry writes everything.
+        rig.failing.store(true, Ordering::SeqCst);
+        rig.queue
+            .hand([record(7, false), record(8, true)].into_iter(), 10);
+        rig.seal(5);
+        let failed = Progress::counted(lock(&rig.shared.progress), |p| {
+            rig.shared
+                .changed
+                .wait_timeout_while(p, DEADLINE, |p| p.stats.failed_applies == 0)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0
+        })
+        .stats
+        .failed_applies;
+        assert!(failed > 0);
+        rig.failing.store(false, Ordering::SeqCst);
+        let mut retried = rig.next();
+        retried.sort_unstable();
+        assert_eq!(retried, [(7, false), (8, true)]);
+        assert_eq!(applied(&rig.shared, 10), (10, 10));
+
+        // And the last round writes what is held.
+        rig.queue.hand([record(9, false)].into_iter(), 11);
+        rig.seal(6);
+        rig.queue.close();
+        assert_eq!(rig.applier.join().expect("applier thread"), Ok(()));
+        let rest: Vec<_> = rig.batches.try_iter().flatten().collect();
+        assert_eq!(rest, [(9, false)]);
+    }
+
+    #[test]
+    fn what_is_held_back_goes_in_once_nothing_comes_for_a_while() {
+        let rig = Rig::new(Duration::from_millis(10));
+        rig.queue.hand([record(1, false)].into_iter(), 1);
+        let segment = rig.seal(1);
+        // Nothing else comes: the round after the quiet spell writes it, and the segment goes.
+        assert_eq!(rig.next(), [(1, false)]);
+        assert_eq!(applied(&rig.shared, 1), (1, 1));
+        assert!(!segment.exists());
+        rig.queue.close();
+        assert_eq!(rig.applier.join().expect("applier thread"), Ok(()));
+    }
 }

@@ -75,7 +75,8 @@ pub struct WriterConfig {
     /// beat. It must be quick: the next transaction waits for it.
     pub on_apply: Option<OnApply>,
     /// Make batches durable in this journal, and bring the store up to date from a thread
-    /// of its own, one transaction per sealed segment (about a second of records), instead
+    /// of its own, one transaction per sealed segment (about a second of records; a call
+    /// still open then waits for the next, where its end usually replaces it), instead
     /// of committing every batch to the store. A store commit has a large fixed cost (the
     /// pages it touches, written whole), and a journal batch costs one `write(2)`: so cheap
     /// that the senders write it themselves. A sender's records are held until its thread
@@ -114,7 +115,8 @@ pub struct WriterStats {
     /// Batches made durable (each one store transaction, or with a journal, one write).
     pub batches: u64,
     /// Records in the store: the same as `committed` without a journal; with one, those the
-    /// applier has committed to the store (it may be up to a segment behind).
+    /// applier has committed to the store (it may be up to two segments behind: an open
+    /// call's record waits a round for its end).
     pub applied: u64,
     /// Times the writer thread parked to wait for a record, so that the next sender had to
     /// wake it. Under a steady load with a linger it stays parked only between busy spells.
