@@ -230,7 +230,12 @@ fn sigterm_under_load_ends_every_live_call_with_shutdown_and_loses_no_record() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (mut daemon, sip, api) = serve(&config(dir.path(), "127.0.0.1:0", "127.0.0.1:0"));
+    // The daemon's log, shown if a record is left open (a drain past its deadline says so).
+    let log = dir.path().join("daemon.log");
+    let (mut daemon, sip, api) = serve_logging_to(
+        &config(dir.path(), "127.0.0.1:0", "127.0.0.1:0"),
+        std::fs::File::create(&log).unwrap(),
+    );
     let mut sipp = Command::new("sipp")
         .args(["-sn", "uac", &sip, "-s", "auto", "-m", "900", "-l", "300"])
         .args(["-r", "100", "-d", "1500", "-timeout", "60", "-nostdin"])
@@ -275,7 +280,11 @@ fn sigterm_under_load_ends_every_live_call_with_shutdown_and_loses_no_record() {
     );
     let (mut shutdown, mut remote) = (0, 0);
     for r in &records {
-        assert!(r.completed, "{r:?}");
+        assert!(
+            r.completed,
+            "{r:?}\ndaemon log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         let t = r.termination.as_ref().unwrap();
         match t.origin {
             Origin::Shutdown => shutdown += 1,
