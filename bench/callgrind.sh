@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Instructions per call of linedrop (all threads) under callgrind: stable on a noisy machine,
-# so it is the before/after measure of an optimisation. Runs SMALL and LARGE calls from SIPp's
-# uac and reports (Ir(LARGE) - Ir(SMALL)) / (LARGE - SMALL), which cancels start-up and
-# shutdown. See bench/README.md.
+# Instructions per call of linedrop under callgrind, in all threads and split by thread (the
+# SIP thread, the record applier, the rest): stable on a noisy machine, so it is the
+# before/after measure of an optimisation. Runs SMALL and LARGE calls from SIPp's uac and
+# reports (Ir(LARGE) - Ir(SMALL)) / (LARGE - SMALL), which cancels start-up and shutdown.
+# See bench/README.md.
 #
 #   bench/callgrind.sh BINARY [u1|t1] [SMALL] [LARGE]      env: RATE (100), HOLD_MS (100), CG_OUT
 set -euo pipefail
@@ -11,7 +12,7 @@ RATE="${RATE:-100}"; HOLD_MS="${HOLD_MS:-100}"; PORT="${SUT_PORT:-15260}"; API="
 W="$(mktemp -d "${TMPDIR:-/tmp}/linedrop-cg.XXXXXX")"
 trap 'rm -rf "$W"' EXIT
 
-one() { # CALLS -> prints total Ir
+one() { # CALLS -> prints the Ir of: all threads, the SIP thread, the applier
     local calls="$1"
     cat >"$W/c.toml" <<EOF
 [sip]
@@ -32,7 +33,7 @@ token = "bench-token-0123456789abcdef"
 owner = []
 monitor = []
 EOF
-    RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$W/cg-$calls" \
+    RUST_LOG=warn valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$W/cg-$calls" \
         "$BIN" serve --config "$W/c.toml" >"$W/sut-$calls.log" 2>&1 &
     local pid=$! i
     for i in $(seq 1 300); do ss -Hltn "sport = :$API" | grep -q . && break; sleep 0.1; done
@@ -41,11 +42,28 @@ EOF
         >"$W/uac-$calls.out" 2>&1 </dev/null || echo "# sipp rc=$? for $calls calls" >&2
     sleep 1
     kill -TERM "$pid"; wait "$pid" || true
-    awk '/^(summary|totals):/{print $2; exit}' "$W/cg-$calls"
+    # One profile per thread (cg-CALLS-NN); a thread is known by the loop it runs.
+    local f all=0 sip=0 apply=0 ir
+    for f in "$W/cg-$calls"-*; do
+        ir=$(awk '/^(summary|totals):/{print $2; exit}' "$f")
+        all=$((all + ir))
+        if grep -q 'driver::event_loop::run' "$f"; then
+            sip=$((sip + ir)); cp "$f" "$W/sip-$calls"
+        elif grep -q 'writer::apply::run' "$f"; then
+            apply=$((apply + ir)); cp "$f" "$W/apply-$calls"
+        fi
+    done
+    echo "$all $sip $apply"
 }
 
-a=$(one "$SMALL"); b=$(one "$LARGE")
-# CG_OUT=FILE keeps the larger run's profile (callgrind_annotate FILE shows where it goes).
-[ -n "${CG_OUT:-}" ] && cp "$W/cg-$LARGE" "$CG_OUT"
-awk -v a="$a" -v b="$b" -v s="$SMALL" -v l="$LARGE" -v t="$T" -v bin="$BIN" \
-    'BEGIN{printf "RESULT callgrind bin=%s transport=%s ir_small=%d ir_large=%d ir_per_call=%.0f\n", bin, t, a, b, (b-a)/(l-s)}'
+read -r a a_sip a_apply <<<"$(one "$SMALL")"
+read -r b b_sip b_apply <<<"$(one "$LARGE")"
+# CG_OUT=FILE keeps the larger run's profiles of the SIP thread (FILE.sip) and the applier
+# (FILE.apply): callgrind_annotate FILE.sip shows where that thread's instructions go.
+if [ -n "${CG_OUT:-}" ]; then
+    cp "$W/sip-$LARGE" "$CG_OUT.sip" 2>/dev/null || true
+    cp "$W/apply-$LARGE" "$CG_OUT.apply" 2>/dev/null || true
+fi
+awk -v a="$a" -v b="$b" -v as="$a_sip" -v bs="$b_sip" -v aa="$a_apply" -v ba="$b_apply" \
+    -v s="$SMALL" -v l="$LARGE" -v t="$T" -v bin="$BIN" -v hold="$HOLD_MS" \
+    'BEGIN{n = l - s; printf "RESULT callgrind bin=%s transport=%s hold_ms=%d ir_small=%d ir_large=%d ir_per_call=%.0f sip=%.0f apply=%.0f other=%.0f\n", bin, t, hold, a, b, (b-a)/n, (bs-as)/n, (ba-aa)/n, ((b-bs-ba)-(a-as-aa))/n}'
