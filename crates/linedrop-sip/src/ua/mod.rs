@@ -369,14 +369,9 @@ impl SipProvider {
         self.next_tsx += 1;
         // Ids start at 1 and only grow.
         let slot = NonZeroU64::new(id);
-        match self.tsx_index.get_mut(&*key.0) {
-            Some(b) => b.0[key.1.slot()] = slot,
-            None => {
-                let mut b = BranchTsx::default();
-                b.0[key.1.slot()] = slot;
-                self.tsx_index.insert(Arc::clone(&key.0), b);
-            }
-        }
+        // One lookup per stage: a new branch (nearly every transaction) is hashed for the
+        // search and once more to go in, not searched for again by an insert.
+        self.tsx_index.get_or_default(Arc::clone(&key.0)).0[key.1.slot()] = slot;
         if let Some(c) = call {
             self.tsx_by_call.get_or_default(c).push(id);
         }

@@ -80,10 +80,9 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if self.current.contains_key(key) {
-            return self.current.get_mut(key);
-        }
-        self.older.iter_mut().rev().find_map(|s| s.get_mut(key))
+        std::iter::once(&mut self.current)
+            .chain(self.older.iter_mut().rev())
+            .find_map(|s| s.get_mut(key))
     }
 
     /// Inserts into the current stage (after taking `key` out of an older one, so no key is
