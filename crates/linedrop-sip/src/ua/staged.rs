@@ -207,13 +207,22 @@ mod tests {
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let key = (x >> 33) % 30_000;
-            match (x >> 20) % 4 {
+            let bump = |v: &mut u64| {
+                *v += 7;
+                *v
+            };
+            match (x >> 20) % 5 {
                 0 | 1 => assert_eq!(map.insert(key, x), model.insert(key, x), "insert {key}"),
                 2 => assert_eq!(map.remove(&key), model.remove(&key), "remove {key}"),
-                _ => {
+                3 => {
                     *map.get_or_default(key) += 1;
                     *model.entry(key).or_default() += 1;
                 }
+                _ => assert_eq!(
+                    map.get_mut(&key).map(bump),
+                    model.get_mut(&key).map(bump),
+                    "get_mut {key}"
+                ),
             }
         }
         assert_eq!(map.len(), model.len());
