@@ -215,7 +215,6 @@ fn run<S: Store>(
                 failures_in_row += 1;
                 // A retry holds nothing back: put it with the rest.
                 pending.append(&mut held.records);
-                held.originals = 0;
                 sealed.append(&mut held.segments);
                 shared.update(|p| {
                     p.stats.failed_applies += 1;
@@ -260,11 +259,11 @@ impl HeldBack {
     /// index `carried` on) here, keeping the order of the rest.
     fn take_open(&mut self, pending: &mut Vec<Record>, originals: &[u32], carried: usize) {
         let all = std::mem::replace(pending, Vec::with_capacity(pending.len()));
-        for (i, record) in all.into_iter().enumerate() {
+        for ((i, record), &n) in all.into_iter().enumerate().zip(originals) {
             if i < carried || record.completed {
                 pending.push(record);
             } else {
-                self.originals += u64::from(originals.get(i).copied().unwrap_or(1));
+                self.originals += u64::from(n);
                 self.records.push(record);
             }
         }
@@ -293,9 +292,7 @@ fn coalesce(records: Vec<Record>) -> (Vec<Record>, Vec<u32>) {
             }
             Entry::Occupied(e) => {
                 let at = *e.get();
-                if let Some(n) = originals.get_mut(at) {
-                    *n += 1;
-                }
+                originals[at] += 1;
                 let kept = &mut out[at];
                 if !kept.completed {
                     let created_at = kept.created_at;
@@ -385,16 +382,24 @@ mod tests {
         }
     }
 
-    /// Waits until the applier has counted `n` records in the store; returns its progress.
-    fn applied(shared: &Shared, n: u64) -> (u64, Seq) {
-        let progress = Progress::counted(lock(&shared.progress), |p| {
+    /// Waits until `done` holds of the progress (or the deadline passes); returns the
+    /// records counted in the store, the [`Seq`] readers may rely on, and failed rounds.
+    fn wait_until(shared: &Shared, done: impl Fn(&Progress) -> bool) -> (u64, Seq, u64) {
+        let p = Progress::counted(lock(&shared.progress), |p| {
             shared
                 .changed
-                .wait_timeout_while(p, DEADLINE, |p| p.stats.applied < n)
+                .wait_timeout_while(p, DEADLINE, |p| !done(p))
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0
         });
-        (progress.stats.applied, progress.applied)
+        (p.stats.applied, p.applied, p.stats.failed_applies)
+    }
+
+    /// Waits until the applier has counted `n` records in the store; returns that count
+    /// and the [`Seq`] readers may rely on.
+    fn applied(shared: &Shared, n: u64) -> (u64, Seq) {
+        let (count, seq, _) = wait_until(shared, |p| p.stats.applied >= n);
+        (count, seq)
     }
 
     /// An applier over a [`Recorder`] that waits `every` for work, and a directory for the
@@ -497,15 +502,7 @@ mod tests {
         rig.queue
             .hand([record(7, false), record(8, true)].into_iter(), 10);
         rig.seal(5);
-        let failed = Progress::counted(lock(&rig.shared.progress), |p| {
-            rig.shared
-                .changed
-                .wait_timeout_while(p, DEADLINE, |p| p.stats.failed_applies == 0)
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0
-        })
-        .stats
-        .failed_applies;
+        let (_, _, failed) = wait_until(&rig.shared, |p| p.stats.failed_applies > 0);
         assert!(failed > 0);
         rig.failing.store(false, Ordering::SeqCst);
         let mut retried = rig.next();
