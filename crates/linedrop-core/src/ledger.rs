@@ -27,6 +27,9 @@ pub struct Ledger {
     pub forced_teardowns: u64,
     /// Total: provider events that named an unknown call or an illegal transition.
     pub ignored_provider_events: u64,
+    /// Total: calls refused on the wire after the drain finished
+    /// ([`crate::Engine::finish_drain`]): they never became calls.
+    pub refused_after_drain: u64,
     /// The provider's own counts.
     pub provider: ProviderLedger,
 }

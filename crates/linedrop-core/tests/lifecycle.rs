@@ -355,6 +355,36 @@ fn shutdown_ends_every_live_call_and_refuses_new_ones() {
 }
 
 #[test]
+fn a_finished_drain_refuses_new_calls_without_making_them_calls() {
+    let mut h = Harness::new(Duration::from_secs(1));
+    let (out, _inb) = connected_pair(&mut h);
+    h.engine.shutdown(h.now);
+    // Not drained yet: asking does not close the engine, and a call arriving now is
+    // still taken (and ended, with its record).
+    assert!(!h.engine.finish_drain());
+    h.engine.provider_mut().remote_call(FAR, ALICE).unwrap();
+    h.engine.pump(h.now);
+    let during = h.offered(h.app);
+    assert_eq!(h.termination(during).sip_status, Some(503));
+    h.advance(Duration::from_secs(1));
+    assert!(h.engine.finish_drain());
+    assert_eq!(h.termination(out).origin, Origin::Shutdown);
+    h.drain();
+    let (events, records) = (h.events.len(), h.records.len());
+    let ignored = h.engine.ledger().ignored_provider_events;
+    // After it: refused on the wire, closed in the provider, and no call, event or record.
+    let late = h.engine.provider_mut().remote_call(FAR, ALICE).unwrap();
+    h.engine.pump(h.now);
+    h.drain();
+    assert_eq!((h.events.len(), h.records.len()), (events, records));
+    assert_eq!(h.engine.provider().close_count(late), 1);
+    let l = h.engine.ledger();
+    assert_eq!(l.refused_after_drain, 1);
+    assert_eq!(l.ignored_provider_events, ignored);
+    assert!(h.engine.is_drained() && h.engine.finish_drain());
+}
+
+#[test]
 fn an_inbound_call_on_a_line_nobody_owns_is_refused_as_unattended() {
     let mut h = Harness::new(Duration::ZERO);
     let line = h

@@ -213,6 +213,7 @@ pub fn ledger(l: &Ledger) -> Value {
         "late_causes": l.late_causes,
         "forced_teardowns": l.forced_teardowns,
         "ignored_provider_events": l.ignored_provider_events,
+        "refused_after_drain": l.refused_after_drain,
         "sip": {
             "dialogs": l.provider.dialogs,
             "transactions": l.provider.transactions,

@@ -142,6 +142,57 @@ async fn drain_ends_live_calls_then_stops() {
     assert!(engine.is_drained());
 }
 
+/// The drain's last answer closes the engine: an INVITE arriving after `drain` said drained
+/// (before the driver stops) is refused with 503 and never becomes a call. Taken as during
+/// the drain, it would still wait for its 503's ACK when the driver stopped: an undrained
+/// engine and an open record after a clean stop (seen once as a SIGTERM process test
+/// failure).
+#[tokio::test]
+async fn an_invite_after_the_drain_is_refused_without_becoming_a_call() {
+    let ld = Linedrop::start(Wire::Udp, Setup::default()).await;
+    let drained = driver::drain(&ld.handle, Duration::from_secs(5))
+        .await
+        .expect("driver running");
+    assert!(drained, "an idle engine drains at once");
+    let peer = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let me = peer.local_addr().expect("addr");
+    let to = ld.addr;
+    let invite = format!(
+        "INVITE sip:service@{to} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK-late-1\r\n\
+         Max-Forwards: 70\r\n\
+         To: <sip:service@{to}>\r\n\
+         From: <sip:late@{me}>;tag=late1\r\n\
+         Call-ID: late-1@127.0.0.1\r\n\
+         CSeq: 1 INVITE\r\n\
+         Contact: <sip:late@{me}>\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    peer.send_to(invite.as_bytes(), to).await.expect("send");
+    let mut buf = vec![0u8; 65536];
+    let final_response = loop {
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), peer.recv_from(&mut buf))
+            .await
+            .expect("an answer in time")
+            .expect("recv");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 1") {
+            break text;
+        }
+    };
+    assert!(
+        final_response.starts_with("SIP/2.0 503"),
+        "{final_response}"
+    );
+    let engine = ld.stop().await;
+    assert!(engine.is_drained(), "{:?}", engine.ledger());
+    let l = engine.ledger();
+    assert_eq!(l.refused_after_drain, 1);
+    assert_eq!(l.calls_by_state.iter().sum::<u64>(), 0, "{l:?}");
+}
+
 /// Outputs that hold something for `hold` after the first call and say so: what a record
 /// journal with a linger does. Every call's `now` is kept.
 struct Holding {

@@ -58,8 +58,12 @@ pub struct Engine<P> {
     late_causes: u64,
     forced_teardowns: u64,
     ignored_provider_events: u64,
+    refused_after_drain: u64,
     /// Set by `shutdown`: no new calls are taken.
     shutting_down: bool,
+    /// Set by `finish_drain` once drained: a call that arrives is refused without becoming
+    /// one, so nothing can undo the drain before the driver stops.
+    closed: bool,
 }
 
 #[derive(Debug)]
@@ -102,7 +106,9 @@ impl<P: Provider> Engine<P> {
             late_causes: 0,
             forced_teardowns: 0,
             ignored_provider_events: 0,
+            refused_after_drain: 0,
             shutting_down: false,
+            closed: false,
         }
     }
 
@@ -277,6 +283,7 @@ impl<P: Provider> Engine<P> {
             late_causes: self.late_causes,
             forced_teardowns: self.forced_teardowns,
             ignored_provider_events: self.ignored_provider_events,
+            refused_after_drain: self.refused_after_drain,
             provider: self.provider.ledger(),
         }
     }
@@ -284,6 +291,19 @@ impl<P: Provider> Engine<P> {
     /// True once `shutdown` was called and no call is live or tearing down.
     pub fn is_drained(&self) -> bool {
         self.shutting_down && self.calls.values().all(|c| c.state == CallState::Idle)
+    }
+
+    /// [`Engine::is_drained`], and if so, closes the engine for good: from then on a call
+    /// that arrives is refused on the wire (503, as during the drain) without becoming a
+    /// call, so it has no record and cannot make the engine undrained. A driver stopping
+    /// after a drain asks this, not `is_drained`: between that answer and the stop, a call
+    /// taken as during the drain (created, then ended) would still be waiting for its
+    /// final response's ACK when the driver stopped, its record left open.
+    pub fn finish_drain(&mut self) -> bool {
+        if self.is_drained() {
+            self.closed = true;
+        }
+        self.closed
     }
 
     fn app(&self, app: AppId) -> Result<&App, Error> {

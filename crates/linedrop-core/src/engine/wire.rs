@@ -104,6 +104,22 @@ impl<P: Provider> Engine<P> {
         remote: String,
         local: String,
     ) {
+        if self.closed {
+            self.refused_after_drain += 1;
+            let cause = Cause::Shutdown;
+            let t = Termination {
+                origin: Origin::Shutdown,
+                cause,
+                wire: WireEnd::FinalResponse,
+                sip_status: Some(cause.reject_status()),
+                q850: Some(cause.q850()),
+                text: None,
+                at: now.wall,
+            };
+            self.provider.end(now, id, &t);
+            self.provider.close(now, id);
+            return;
+        }
         let Ok(l) = self.line(line) else {
             // The provider offered a call on a line we do not have: it must still end.
             self.ignored_provider_events += 1;

@@ -71,7 +71,8 @@ pub async fn drain(handle: &Handle, within: Duration) -> Result<bool, Closed> {
         let mut tick = tokio::time::interval(DRAIN_POLL);
         loop {
             tick.tick().await;
-            if handle.call(|engine, _| engine.is_drained()).await? {
+            // Closes the engine in the same step as the answer: see `Engine::finish_drain`.
+            if handle.call(|engine, _| engine.finish_drain()).await? {
                 return Ok(());
             }
         }
