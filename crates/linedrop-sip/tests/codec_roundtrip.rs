@@ -104,7 +104,7 @@ fn sip_uri(with_headers: bool) -> impl Strategy<Value = SipUri> {
 
 fn uri(with_headers: bool) -> impl Strategy<Value = Uri> {
     prop_oneof![
-        4 => sip_uri(with_headers).prop_map(Uri::Sip),
+        4 => sip_uri(with_headers).prop_map(Uri::from),
         1 => "(tel:\\+[0-9]{3,12}|urn:service:[a-z]{1,8}|http://[a-z]{1,8}/[a-z]{0,5})"
             .prop_map(|s| Uri::parse(&s).expect("valid absolute URI")),
     ]
