@@ -1,6 +1,7 @@
 //! Post-connection data: what any holder can read about a call until it releases it.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::ids::{AppId, CallId, LineId};
@@ -99,10 +100,11 @@ pub struct CallInfo {
     pub direction: Direction,
     /// The line it belongs to.
     pub line: LineId,
-    /// Our party (the line's address, or the address the caller used).
-    pub local: String,
+    /// Our party (the line's address, or the address the caller used). Shared, like the
+    /// other texts a call keeps: each snapshot and record of a call copies none of them.
+    pub local: Arc<str>,
     /// The other party.
-    pub remote: String,
+    pub remote: Arc<str>,
     /// The current state.
     pub state: CallState,
     /// When it was created.

@@ -95,8 +95,8 @@ impl LoopbackProvider {
         self.events.push_back(ProviderEvent::Incoming {
             call,
             line,
-            remote: from.to_owned(),
-            local: to.to_owned(),
+            remote: from.into(),
+            local: to.into(),
         });
         Some(call)
     }
@@ -218,8 +218,8 @@ impl Provider for LoopbackProvider {
                 self.events.push_back(ProviderEvent::Incoming {
                     call: other,
                     line,
-                    remote: p.from.clone(),
-                    local: p.to.clone(),
+                    remote: p.from.as_str().into(),
+                    local: p.to.as_str().into(),
                 });
                 Peer::Leg(other)
             }
@@ -335,7 +335,7 @@ impl Provider for LoopbackProvider {
 
     fn facts(&self, call: CallId) -> ProviderFacts {
         ProviderFacts {
-            call_ref: Some(format!("loopback-{call}")),
+            call_ref: Some(format!("loopback-{call}").into()),
             ..ProviderFacts::default()
         }
     }

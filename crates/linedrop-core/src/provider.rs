@@ -9,6 +9,7 @@
 //! reports [`ProviderEvent::Incoming`] (inbound), and frees it only in `close`, which the
 //! engine calls exactly once per call, after the call is `Idle` and its last handle is gone.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cause::{Cause, Origin, WireEnd};
@@ -39,9 +40,9 @@ pub enum ProviderEvent {
         /// The line it arrived on.
         line: LineId,
         /// Who is calling.
-        remote: String,
+        remote: Arc<str>,
         /// Who was called (our address as the caller wrote it).
-        local: String,
+        local: Arc<str>,
     },
     /// Outbound progress: `Proceeding` or `Ringback`.
     Progress {
@@ -85,11 +86,11 @@ pub enum ProviderEvent {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProviderFacts {
     /// The wire's identifier of the session (SIP Call-ID).
-    pub call_ref: Option<String>,
+    pub call_ref: Option<Arc<str>>,
     /// Our tag in the dialog.
-    pub local_tag: Option<String>,
+    pub local_tag: Option<Arc<str>>,
     /// Their tag in the dialog.
-    pub remote_tag: Option<String>,
+    pub remote_tag: Option<Arc<str>>,
     /// How many times we retransmitted a request or response for this call.
     pub retransmissions: u64,
 }

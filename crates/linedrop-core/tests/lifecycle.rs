@@ -414,7 +414,7 @@ fn info_carries_parties_times_holders_and_provider_facts() {
     let (out, inb) = connected_pair(&mut h);
     let i = h.info(out);
     assert_eq!(
-        (i.direction, i.local.as_str(), i.remote.as_str()),
+        (i.direction, &*i.local, &*i.remote),
         (Direction::Outbound, ALICE, BOB)
     );
     assert_eq!(h.info(inb).direction, Direction::Inbound);
@@ -527,10 +527,7 @@ fn a_call_nobody_holds_is_freed_at_idle_with_a_complete_record() {
     assert_eq!(ended(Direction::Outbound), held);
     let freed = ended(Direction::Inbound);
     assert_eq!(h.engine.provider().close_count(freed.id), 1, "closed once");
-    assert_eq!(
-        (freed.local.as_str(), freed.remote.as_str()),
-        (address, held.local.as_str())
-    );
+    assert_eq!((&*freed.local, &*freed.remote), (address, &*held.local));
     assert_eq!(freed.state, CallState::Idle);
     let t = freed.termination.clone().expect("its one termination");
     assert_eq!(

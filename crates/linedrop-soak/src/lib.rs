@@ -23,6 +23,7 @@ mod scenario;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use linedrop_core::{
@@ -111,7 +112,7 @@ pub(crate) struct Plan {
     pub(crate) react: Duration,
     pub(crate) handles: [Option<CallHandle>; 2],
     pub(crate) ids: [Option<CallId>; 2],
-    pub(crate) call_ref: Option<String>,
+    pub(crate) call_ref: Option<Arc<str>>,
     pub(crate) connected: [bool; 2],
     pub(crate) acted: bool,
     /// The test's action on the connected call (hang-up or vanish) has run.
@@ -133,7 +134,7 @@ struct Sim {
     actions: BTreeMap<(Instant, u64), Action>,
     action_seq: u64,
     by_id: [HashMap<CallId, usize>; 2],
-    by_ref: HashMap<String, usize>,
+    by_ref: HashMap<Arc<str>, usize>,
     writer: RecordWriter,
     mismatches: Vec<String>,
     idle_sides: usize,
@@ -416,7 +417,7 @@ impl Sim {
             }),
             Action::Vanish(i) => {
                 if let Some(r) = self.plans[i].call_ref.clone() {
-                    self.net.blackholed.insert(r);
+                    self.net.blackholed.insert(r.to_string());
                 }
                 Ok(())
             }
@@ -567,7 +568,7 @@ impl Sim {
         if p.idle[0] && p.idle[1] {
             if let Some(r) = &p.call_ref {
                 self.by_ref.remove(r);
-                self.net.blackholed.remove(r);
+                self.net.blackholed.remove(&**r);
             }
         }
     }

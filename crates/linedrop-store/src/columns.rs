@@ -103,8 +103,8 @@ pub(crate) fn write(
     // Bit-cast, not range-checked: the key is an opaque 64-bit pattern and reads back
     // exactly, so a line generation above 2^31 needs no refusal.
     sink.put(Value::Int(r.line_key as i64))?;
-    sink.put(r.local.as_str().into())?;
-    sink.put(r.remote.as_str().into())?;
+    sink.put((&*r.local).into())?;
+    sink.put((&*r.remote).into())?;
     sink.put(r.state.as_str().into())?;
     sink.put(Value::Int(micros_of_time(r.created_at)?))?;
     for t in r.entered.0 {
@@ -167,8 +167,8 @@ pub(crate) fn read(source: &impl Source) -> Result<Record, StoreError> {
         direction: r.parse_required(1, Direction::parse)?,
         line: r.text(2)?.into(),
         line_key: r.int::<i64>(3)? as u64,
-        local: r.text(4)?,
-        remote: r.text(5)?,
+        local: r.text(4)?.into(),
+        remote: r.text(5)?.into(),
         state: r.parse_required(6, CallState::parse)?,
         created_at: r.opt_time(7)?.ok_or_else(|| r.corrupt(7, "missing"))?,
         entered,
@@ -177,9 +177,9 @@ pub(crate) fn read(source: &impl Source) -> Result<Record, StoreError> {
         termination,
         late_causes: r.int(25)?,
         facts: ProviderFacts {
-            call_ref: r.opt_text(26)?,
-            local_tag: r.opt_text(27)?,
-            remote_tag: r.opt_text(28)?,
+            call_ref: r.opt_text(26)?.map(Into::into),
+            local_tag: r.opt_text(27)?.map(Into::into),
+            remote_tag: r.opt_text(28)?.map(Into::into),
             retransmissions: r.int(29)?,
         },
         holders: {

@@ -26,10 +26,10 @@ pub struct Record {
     pub line: Arc<str>,
     /// The line's id as [`LineId::to_bits`], for joining with a live engine's lines.
     pub line_key: u64,
-    /// Our party.
-    pub local: String,
+    /// Our party (shared with the engine's copy: a call's records copy no text).
+    pub local: Arc<str>,
     /// The other party.
-    pub remote: String,
+    pub remote: Arc<str>,
     /// The state when this record was made (`Idle` once completed).
     pub state: CallState,
     /// When the call was created.

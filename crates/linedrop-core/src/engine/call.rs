@@ -1,5 +1,6 @@
 //! The engine's per-call state.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::entered::Entered;
@@ -17,8 +18,8 @@ pub(crate) struct Call {
     pub(crate) id: CallId,
     pub(crate) direction: Direction,
     pub(crate) line: LineId,
-    pub(crate) local: String,
-    pub(crate) remote: String,
+    pub(crate) local: Arc<str>,
+    pub(crate) remote: Arc<str>,
     pub(crate) state: CallState,
     /// When each state was entered; durations come from the monotonic part.
     pub(crate) entered: Entered,

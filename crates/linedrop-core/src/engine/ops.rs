@@ -59,8 +59,8 @@ impl<P: Provider> Engine<P> {
             id,
             Direction::Outbound,
             line,
-            from,
-            to.to_owned(),
+            from.into(),
+            to.into(),
             policy,
         );
         let handle = self.add_holder(id, app, Privilege::Owner);

@@ -1,6 +1,8 @@
 //! The few steps every change of a call goes through: creation, holders, the one
 //! termination, state entry with its timer and record, events, and the final free.
 
+use std::sync::Arc;
+
 use super::call::{Call, HolderEntry};
 use super::entered::Entered;
 use super::{Engine, HandleEntry};
@@ -21,8 +23,8 @@ impl<P: Provider> Engine<P> {
         id: CallId,
         direction: Direction,
         line: LineId,
-        local: String,
-        remote: String,
+        local: Arc<str>,
+        remote: Arc<str>,
         policy: crate::policy::LinePolicy,
     ) {
         let first = match direction {

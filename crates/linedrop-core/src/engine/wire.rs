@@ -1,5 +1,7 @@
 //! What the wire and time do to calls: provider events and expired limits.
 
+use std::sync::Arc;
+
 use super::Engine;
 use crate::cause::{Cause, Origin, WireEnd};
 use crate::ids::{CallId, LineId};
@@ -101,8 +103,8 @@ impl<P: Provider> Engine<P> {
         now: Now,
         id: CallId,
         line: LineId,
-        remote: String,
-        local: String,
+        remote: Arc<str>,
+        local: Arc<str>,
     ) {
         if self.closed {
             self.refused_after_drain += 1;

@@ -1,6 +1,7 @@
 //! The caller's side: placing calls, following our INVITE, CANCEL, ACK, BYE, forks.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use linedrop_core::{
@@ -39,7 +40,7 @@ impl SipProvider {
         let user = target_user(&local_uri);
         let local_tag = self.ids.tag();
         let host = self.local_addr(peer.transport).ip().to_string();
-        let call_id = self.ids.call_id(&host);
+        let call_id: Arc<str> = self.ids.call_id(&host).into();
         let branch = self.ids.branch();
         let via = self.via(peer.transport, &branch);
         let session = self.ids.session_id();
@@ -68,11 +69,11 @@ impl SipProvider {
         let leg = Box::new(Leg {
             id: call,
             outbound: true,
-            call_id: call_id.clone(),
-            local_tag: local_tag.clone(),
+            call_id: Arc::clone(&call_id),
+            local_tag: Arc::clone(&local_tag),
             remote_tag: None,
-            local_uri,
-            remote_uri: target.to_string(),
+            local_uri: local_uri.into(),
+            remote_uri: target.to_string().into(),
             local_cseq: 1,
             remote_target: target,
             route_set: Vec::new(),
@@ -431,9 +432,7 @@ impl SipProvider {
             let bytes: Wire = req.to_bytes().into();
             if method == Method::Ack {
                 if let Some(entry) = self.tsx.get_mut(&tsx) {
-                    entry
-                        .acks
-                        .push((to.tag().map(str::to_owned), bytes.clone()));
+                    entry.acks.push((to.tag().map(Arc::from), bytes.clone()));
                 }
                 self.send(peer, bytes);
             } else {
@@ -457,11 +456,11 @@ impl SipProvider {
 }
 
 /// The To tag of a response.
-fn to_tag(resp: &Response) -> Option<String> {
+fn to_tag(resp: &Response) -> Option<Arc<str>> {
     resp.headers()
         .to()
         .ok()
-        .and_then(|t| t.tag().map(str::to_owned))
+        .and_then(|t| t.tag().map(Arc::from))
 }
 
 /// Where to send requests for `target`: its host (an IP address; `localhost` is

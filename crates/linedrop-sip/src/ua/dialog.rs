@@ -30,9 +30,7 @@ impl SipProvider {
         let call = found.filter(|c| {
             self.legs.get(c).is_some_and(|l| match &l.remote_tag {
                 None => true,
-                Some(theirs) => h
-                    .with_from(|f| f.tag() == Some(theirs.as_str()))
-                    .unwrap_or(false),
+                Some(theirs) => h.with_from(|f| f.tag() == Some(&**theirs)).unwrap_or(false),
             })
         });
         let Some(call) = call else {

@@ -18,8 +18,8 @@ use linedrop_core::IdHasher;
 /// (Call-ID, our tag): a dialog as we know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DialogKey {
-    pub(crate) call_id: String,
-    pub(crate) tag: String,
+    pub(crate) call_id: Arc<str>,
+    pub(crate) tag: Arc<str>,
 }
 
 /// A table keyed by dialogs (see the module docs for its hasher).

@@ -1,5 +1,7 @@
 //! The user agent's per-call state: one INVITE dialog, from the first request to `close`.
 
+use std::sync::Arc;
+
 use linedrop_core::CallId;
 
 use super::negotiate::LineOptions;
@@ -43,14 +45,16 @@ pub(crate) struct EndReason {
 pub(crate) struct Leg {
     pub(crate) id: CallId,
     pub(crate) outbound: bool,
-    /// SIP Call-ID.
-    pub(crate) call_id: String,
-    pub(crate) local_tag: String,
-    pub(crate) remote_tag: Option<String>,
+    /// SIP Call-ID. This and the next four are shared with the dialog's key, the engine's
+    /// call and the call's records: a copy of each for every one of them was about a dozen
+    /// allocations per call (`bench/callgrind.sh`).
+    pub(crate) call_id: Arc<str>,
+    pub(crate) local_tag: Arc<str>,
+    pub(crate) remote_tag: Option<Arc<str>>,
     /// Our address (From when we call, To when they do), without tag.
-    pub(crate) local_uri: String,
+    pub(crate) local_uri: Arc<str>,
     /// Theirs, without tag.
-    pub(crate) remote_uri: String,
+    pub(crate) remote_uri: Arc<str>,
     /// The last CSeq number we used in this dialog.
     pub(crate) local_cseq: u32,
     /// Where in-dialog requests go (the remote target, RFC 3261 §12.1).

@@ -140,7 +140,7 @@ pub(crate) struct TsxEntry {
     /// Our INVITE: the 2xx we acknowledged, by To tag (the call's dialog and any extra
     /// forks), with the ACK sent, so a retransmitted 2xx is acknowledged again and nothing
     /// more. Lives as long as the transaction (Timer M), even after the call is freed.
-    pub(crate) acks: Vec<(Option<String>, Wire)>,
+    pub(crate) acks: Vec<(Option<Arc<str>>, Wire)>,
 }
 
 /// How transactions are matched: CANCEL has its own, ACK goes with INVITE (RFC 3261
@@ -211,7 +211,7 @@ pub struct SipProvider {
     pub(crate) legs: IdMap<CallId, Box<Leg>>,
     pub(crate) dialogs: DialogMap<DialogKey, CallId>,
     /// Inbound calls by (Call-ID, their From tag), to spot merged requests.
-    pub(crate) inbound: HashMap<(String, String), CallId>,
+    pub(crate) inbound: HashMap<(Arc<str>, Arc<str>), CallId>,
     /// Boxed, like the legs: at R calls/s about 64·R transactions are live (a UDP server
     /// transaction outlives its call by 64·T1), and an inline table pays an entry's few
     /// hundred bytes for every empty slot too.

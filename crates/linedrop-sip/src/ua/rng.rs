@@ -1,6 +1,8 @@
 //! Identifiers from an injected seed: the same seed replays the same Call-IDs, tags and
 //! branches, so a failing run can be reproduced.
 
+use std::sync::Arc;
+
 use crate::message::BRANCH_MAGIC_COOKIE;
 
 /// SplitMix64: small, fast, and good enough for identifiers that only need to be unique
@@ -28,9 +30,17 @@ impl Ids {
         format!("{BRANCH_MAGIC_COOKIE}{:016x}", self.next())
     }
 
-    /// A From/To tag.
-    pub(crate) fn tag(&mut self) -> String {
-        format!("{:012x}", self.next() >> 16)
+    /// A From/To tag: twelve hex digits, written in place (a call keeps its tag shared,
+    /// so it is made once, without `format!`'s growing buffer).
+    pub(crate) fn tag(&mut self) -> Arc<str> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let v = self.next() >> 16;
+        let mut digits = [0u8; 12];
+        for (i, d) in digits.iter_mut().enumerate() {
+            *d = HEX[((v >> (44 - 4 * i)) & 0xf) as usize];
+        }
+        // Invariant: hex digits are ASCII.
+        std::str::from_utf8(&digits).unwrap_or_default().into()
     }
 
     /// A Call-ID, unique by its random part.

@@ -59,7 +59,7 @@ impl SipProvider {
         // From and To are read in place (the memo holds them parsed): only what the leg
         // keeps is copied out.
         let (Ok((remote_tag, remote_uri)), Ok(local_uri), Ok(call_id), Ok(cseq)) = (
-            h.with_from(|f| (f.tag().map(str::to_owned), text_of(&f.uri))),
+            h.with_from(|f| (f.tag().map(Arc::<str>::from), text_of(&f.uri))),
             h.with_to(|t| text_of(&t.uri)),
             h.call_id(),
             h.cseq(),
@@ -75,7 +75,8 @@ impl SipProvider {
             return self.refuse_invite(now, from, branch, &req, 400, None);
         };
         // RFC 3261 §8.2.2.2: the same request arriving by another path is a loop or merge.
-        let inbound_key = (call_id.to_owned(), remote_tag.clone().unwrap_or_default());
+        let call_id: Arc<str> = call_id.into();
+        let inbound_key = (Arc::clone(&call_id), remote_tag.clone().unwrap_or_default());
         let merged = self
             .inbound
             .get(&inbound_key)
@@ -111,16 +112,15 @@ impl SipProvider {
             .iter()
             .map(ToString::to_string)
             .collect();
-        let call_id = call_id.to_owned();
         let tsx = InviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         let leg = Box::new(Leg {
             id,
             outbound: false,
-            call_id: call_id.clone(),
-            local_tag: local_tag.clone(),
+            call_id: Arc::clone(&call_id),
+            local_tag: Arc::clone(&local_tag),
             remote_tag,
-            local_uri: local_uri.clone(),
-            remote_uri: remote_uri.clone(),
+            local_uri: Arc::clone(&local_uri),
+            remote_uri: Arc::clone(&remote_uri),
             local_cseq: 0,
             remote_target,
             route_set,
@@ -407,12 +407,12 @@ impl SipProvider {
 
 /// `value` written out, into a buffer with room for a typical URI from the start: `to_string`
 /// grows its buffer from empty, and reallocated it three or four times for each URI.
-fn text_of(value: &impl std::fmt::Display) -> String {
+fn text_of(value: &impl std::fmt::Display) -> Arc<str> {
     use std::fmt::Write as _;
     let mut text = String::with_capacity(URI_ROOM);
     // Invariant: writing into a String cannot fail.
     let _ = write!(text, "{value}");
-    text
+    text.into()
 }
 
 /// Bytes a URI of a call (its From and To) is first given: most fit.
@@ -640,9 +640,9 @@ mod tests {
             let Some(ProviderEvent::Incoming { call, remote, .. }) = ua.poll_event() else {
                 panic!("the INVITE is offered");
             };
-            assert_eq!(remote, "sip:alice@127.0.0.2");
+            assert_eq!(&*remote, "sip:alice@127.0.0.2");
             let leg = &ua.legs[&call];
-            assert_eq!(leg.remote_uri, "sip:alice@127.0.0.2");
+            assert_eq!(&*leg.remote_uri, "sip:alice@127.0.0.2");
             assert_eq!(leg.remote_target.to_string(), want);
         }
     }

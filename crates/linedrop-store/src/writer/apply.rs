@@ -364,7 +364,7 @@ mod tests {
             line: "sip:line@test".into(),
             line_key: 1,
             local: "sip:line@test".into(),
-            remote: format!("sip:{id}@far.test"),
+            remote: format!("sip:{id}@far.test").into(),
             state: if completed {
                 CallState::Idle
             } else {

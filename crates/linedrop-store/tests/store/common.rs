@@ -39,7 +39,7 @@ pub fn created_info(id: u64, created_at: SystemTime) -> CallInfo {
         direction: Direction::Outbound,
         line: LineId::from_bits(1),
         local: LINE.into(),
-        remote: format!("sip:{id}@far.test"),
+        remote: format!("sip:{id}@far.test").into(),
         state: CallState::Dialing,
         created_at,
         entered,
@@ -82,7 +82,7 @@ pub fn ended_info(id: u64, created_at: SystemTime) -> CallInfo {
         privilege: Privilege::Monitor,
     });
     info.facts = ProviderFacts {
-        call_ref: Some(format!("{id}@host")),
+        call_ref: Some(format!("{id}@host").into()),
         local_tag: Some("lt".into()),
         remote_tag: Some("rt".into()),
         retransmissions: 4,
