@@ -125,6 +125,7 @@ stop_sut() {
 
 transport_of() { case "$1" in *-tcp) echo t1 ;; *) echo u1 ;; esac; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime+stime, clock ticks
+minflt() { awk '{print $10}' "/proc/$1/stat"; }             # minor page faults
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 ledger() { curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/v1/ledger"; }
 quiescent() { ledger | grep -o '"quiescent": *[a-z]*' | grep -o '[a-z]*$'; }
@@ -252,14 +253,15 @@ mode_cpu() { # TARGET RATE SECONDS
     local rate="${2:-1000}" secs="${3:-60}"
     case "$1" in *-out) mode_cpu_out "$1" "$rate" "$secs"; return ;; esac
     start_sut "$1"
-    local t0; t0=$(cpu_ticks "$SUT_PID")
+    local t0 f0; t0=$(cpu_ticks "$SUT_PID"); f0=$(minflt "$SUT_PID")
     uac "$(transport_of "$1")" "$rate" $(( rate * secs ))
     sleep 1   # the last BYE's record
-    local t1; t1=$(cpu_ticks "$SUT_PID")
+    local t1 f1; t1=$(cpu_ticks "$SUT_PID"); f1=$(minflt "$SUT_PID")
     stop_sut
     local hz; hz=$(getconf CLK_TCK)
     awk -v d=$(( t1 - t0 )) -v hz="$hz" -v n="$SUCC" -v t="$1" -v r="$rate" -v f="$FAIL" -v rt="$RETR" \
-        'BEGIN{printf "RESULT cpu target=%s rate=%d calls=%d failed=%d retrans=%d cpu_s=%.2f us_per_call=%.1f\n", t, r, n, f, rt, d/hz, (n ? d/hz/n*1e6 : 0)}'
+        -v pf=$(( f1 - f0 )) \
+        'BEGIN{printf "RESULT cpu target=%s rate=%d calls=%d failed=%d retrans=%d cpu_s=%.2f us_per_call=%.1f minflt_per_call=%.2f\n", t, r, n, f, rt, d/hz, (n ? d/hz/n*1e6 : 0), (n ? pf/n : 0)}'
 }
 
 thread_snap() { # PID: NAME RUN_NS VOLUNTARY INVOLUNTARY, one line per live thread
