@@ -14,6 +14,54 @@ use super::text::{all_escaped_or, is_unreserved, percent_decode};
 thread_local! {
     /// The URIs of the message being handled (see [`super::header::memo`]).
     static PARSED: RefCell<Memo<Uri, UriError, 6>> = const { RefCell::new(Memo::new()) };
+    /// The text of the SIP URIs written out last (see [`Uri::text`]), by the parsed URI.
+    static WRITTEN: RefCell<Written> = const { RefCell::new(Written::new()) };
+}
+
+/// `uri` written out, into a buffer with room for a typical URI from the start
+/// (`to_string` grows its buffer from empty: three or four reallocations a URI).
+fn written(uri: &impl fmt::Display) -> Arc<str> {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(64);
+    // Invariant: writing into a String cannot fail.
+    let _ = write!(text, "{uri}");
+    text.into()
+}
+
+/// How many written-out URIs [`Uri::text`] keeps per thread: a peer's From and To URIs.
+const WRITTEN_SLOTS: usize = 4;
+
+/// The last few SIP URIs written out, each with its text. A slot keeps its URI alive, so a
+/// pointer found here is never a freed one reused.
+struct Written {
+    slots: [Option<(Arc<SipUri>, Arc<str>)>; WRITTEN_SLOTS],
+    next: usize,
+}
+
+impl Written {
+    const fn new() -> Self {
+        Written {
+            slots: [const { None }; WRITTEN_SLOTS],
+            next: 0,
+        }
+    }
+
+    fn text(&mut self, uri: &Arc<SipUri>) -> Arc<str> {
+        let found = self
+            .slots
+            .iter()
+            .flatten()
+            .find(|(u, _)| Arc::ptr_eq(u, uri));
+        if let Some((_, text)) = found {
+            return Arc::clone(text);
+        }
+        let text = written(uri);
+        if let Some(slot) = self.slots.get_mut(self.next) {
+            *slot = Some((Arc::clone(uri), Arc::clone(&text)));
+        }
+        self.next = (self.next + 1) % WRITTEN_SLOTS;
+        text
+    }
 }
 
 /// A URI as it appears in a Request-URI, a name-addr or an addr-spec.
@@ -41,6 +89,23 @@ impl Uri {
     /// `read(&Uri::parse(s))`, without copying a URI parsed recently.
     pub(crate) fn parse_with<R>(s: &str, read: impl FnOnce(&Result<Uri, UriError>) -> R) -> R {
         with_parsed(&PARSED, s, parse_uri, read)
+    }
+
+    /// The URI written out, shared. A SIP URI the parser handed out again (the memo gives a
+    /// peer's repeated URIs, such as the URIs of its From and To, as one shared value) gets
+    /// the text written for it before: writing a URI out through `fmt` cost about 1k
+    /// instructions and an allocation, twice for every inbound call.
+    pub fn text(&self) -> Arc<str> {
+        match self {
+            Uri::Sip(sip) => WRITTEN
+                .try_with(|w| match w.try_borrow_mut() {
+                    Ok(mut w) => w.text(sip),
+                    // Never nested (`text` calls out to nothing that comes back here).
+                    Err(_) => written(sip),
+                })
+                .unwrap_or_else(|_| written(sip)),
+            Uri::Other(_) => written(self),
+        }
     }
 
     /// Parses a Request-URI: a URI without SIP URI headers (RFC 3261 §19.1.1 table;
@@ -375,6 +440,24 @@ mod tests {
             Ok(Uri::Sip(u)) => SipUri::clone(&u),
             other => panic!("{s}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn text_is_the_uri_written_out_and_shared_for_a_repeated_uri() {
+        let parse = |s: &str| Uri::parse(s).expect("valid");
+        let a = parse("sip:alice@example.com;transport=udp");
+        let again = parse("sip:alice@example.com;transport=udp");
+        assert_eq!(&*a.text(), "sip:alice@example.com;transport=udp");
+        assert!(Arc::ptr_eq(&a.text(), &again.text()), "written once");
+        // Enough others to push it out of the memo: each gets its own text, and so does it.
+        for i in 0..10 {
+            assert_eq!(
+                &*parse(&format!("sip:u{i}@h")).text(),
+                format!("sip:u{i}@h")
+            );
+        }
+        assert_eq!(&*a.text(), "sip:alice@example.com;transport=udp");
+        assert_eq!(&*parse("tel:+1-201-555-0123").text(), "tel:+1-201-555-0123");
     }
 
     #[test]

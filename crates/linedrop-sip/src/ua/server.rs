@@ -59,8 +59,8 @@ impl SipProvider {
         // From and To are read in place (the memo holds them parsed): only what the leg
         // keeps is copied out.
         let (Ok((remote_tag, remote_uri)), Ok(local_uri), Ok(call_id), Ok(cseq)) = (
-            h.with_from(|f| (f.tag().map(Arc::<str>::from), text_of(&f.uri))),
-            h.with_to(|t| text_of(&t.uri)),
+            h.with_from(|f| (f.tag().map(Arc::<str>::from), f.uri.text())),
+            h.with_to(|t| t.uri.text()),
             h.call_id(),
             h.cseq(),
         ) else {
@@ -404,19 +404,6 @@ impl SipProvider {
         self.send_final_error(now, call, 487);
     }
 }
-
-/// `value` written out, into a buffer with room for a typical URI from the start: `to_string`
-/// grows its buffer from empty, and reallocated it three or four times for each URI.
-fn text_of(value: &impl std::fmt::Display) -> Arc<str> {
-    use std::fmt::Write as _;
-    let mut text = String::with_capacity(URI_ROOM);
-    // Invariant: writing into a String cannot fail.
-    let _ = write!(text, "{value}");
-    text.into()
-}
-
-/// Bytes a URI of a call (its From and To) is first given: most fit.
-const URI_ROOM: usize = 64;
 
 /// Whether `req` lets us answer with SDP: no Accept header, or one that names
 /// application/sdp or a range covering it (RFC 3261 §20.1: an empty one accepts nothing).
