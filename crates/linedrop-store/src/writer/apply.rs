@@ -153,7 +153,12 @@ fn run<S: Store>(
             let quiet = quiet && handed.sealed.is_empty();
             let asked = handed.wanted > applied && handed.through > applied;
             taken += handed.records.len() as u64;
-            pending.append(&mut handed.records);
+            if pending.is_empty() {
+                // Most rounds: take the batch as it is rather than copy every record.
+                std::mem::swap(&mut pending, &mut handed.records);
+            } else {
+                pending.append(&mut handed.records);
+            }
             sealed.append(&mut handed.sealed);
             through = through.max(handed.through);
             let closing = handed.closing;
@@ -162,12 +167,13 @@ fn run<S: Store>(
         // What was held back was handed over first, so it goes first: coalescing keeps the
         // order of first appearance, and the first `carried` records are those calls.
         let carried = held.records.len();
-        if carried > 0 {
-            held.records.append(&mut pending);
-            pending = std::mem::take(&mut held.records);
-        }
         held.originals = 0;
-        let (merged, originals) = coalesce(std::mem::take(&mut pending));
+        // Each record is moved once, into the merged list (a record is a few hundred bytes:
+        // appending one list to the other first copied the round's records once more).
+        let (merged, originals) = coalesce(
+            carried + pending.len(),
+            held.records.drain(..).chain(pending.drain(..)),
+        );
         pending = merged;
         if may_hold {
             held.take_open(&mut pending, &originals, carried);
@@ -270,19 +276,20 @@ impl HeldBack {
     }
 }
 
-/// One record per call, with the same effect on the store as writing them all in order: a
-/// call's first completed record wins over every later one, and otherwise its last open
-/// record does; its creation time is the one first written, as the upsert keeps it. The
-/// calls keep the order of their first record; beside each, how many records it stands for.
+/// One record per call (of `records`, about `len` of them), with the same effect on the
+/// store as writing them all in order: a call's first completed record wins over every
+/// later one, and otherwise its last open record does; its creation time is the one first
+/// written, as the upsert keeps it. The calls keep the order of their first record; beside
+/// each, how many records it stands for.
 ///
 /// With a store commit per second, most calls shorter than that have both their records in
 /// one round, and half the upserts go ([`HeldBack`] catches most of the rest).
-fn coalesce(records: Vec<Record>) -> (Vec<Record>, Vec<u32>) {
+fn coalesce(len: usize, records: impl IntoIterator<Item = Record>) -> (Vec<Record>, Vec<u32>) {
     // Call ids are this process's own, not a peer's: the cheap hash is safe.
     let mut index: IdMap<_, usize> = IdMap::default();
-    index.reserve(records.len());
-    let mut out: Vec<Record> = Vec::with_capacity(records.len());
-    let mut originals: Vec<u32> = Vec::with_capacity(records.len());
+    index.reserve(len);
+    let mut out: Vec<Record> = Vec::with_capacity(len);
+    let mut originals: Vec<u32> = Vec::with_capacity(len);
     for record in records {
         match index.entry(record.id) {
             Entry::Vacant(e) => {

@@ -297,24 +297,22 @@ impl RecordWriter {
         update: RecordUpdate,
         line_address: impl Into<Arc<str>>,
     ) -> Result<Seq, StoreError> {
-        self.send_boxed(Box::new(Record::from_update(update, line_address)))
+        self.send_record(Record::from_update(update, line_address))
     }
 
     /// Queues a record; never waits for the store. A record the store cannot represent is
     /// refused here, with [`StoreError::InvalidRecord`], so it can never wedge the writer.
     pub fn send_record(&self, record: Record) -> Result<Seq, StoreError> {
-        self.send_boxed(Box::new(record))
-    }
-
-    fn send_boxed(&self, record: Box<Record>) -> Result<Seq, StoreError> {
         record.validate()?;
         match &self.kind {
-            Kind::Journal(journal) => journal.send(*record),
+            // Not boxed: the journal keeps records by value (a box made only to be opened
+            // again was an allocation, a free and two copies of a record per send).
+            Kind::Journal(journal) => journal.send(record),
             Kind::Thread { sending, .. } => {
                 let mut sending = lock(sending);
                 let seq = sending.last + 1;
                 let tx = sending.tx.as_ref().ok_or(StoreError::Closed)?;
-                tx.send(record).map_err(|_| StoreError::Closed)?;
+                tx.send(Box::new(record)).map_err(|_| StoreError::Closed)?;
                 sending.last = seq;
                 Ok(seq)
             }
