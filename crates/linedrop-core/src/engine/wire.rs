@@ -108,34 +108,14 @@ impl<P: Provider> Engine<P> {
     ) {
         if self.closed {
             self.refused_after_drain += 1;
-            let cause = Cause::Shutdown;
-            let t = Termination {
-                origin: Origin::Shutdown,
-                cause,
-                wire: WireEnd::FinalResponse,
-                sip_status: Some(cause.reject_status()),
-                q850: Some(cause.q850()),
-                text: None,
-                at: now.wall,
-            };
-            self.provider.end(now, id, &t);
-            self.provider.close(now, id);
+            self.refuse_unborn(now, id, Origin::Shutdown, Cause::Shutdown, None);
             return;
         }
         let Ok(l) = self.line(line) else {
             // The provider offered a call on a line we do not have: it must still end.
             self.ignored_provider_events += 1;
-            let t = Termination {
-                origin: Origin::Policy,
-                cause: Cause::Unattended,
-                wire: WireEnd::FinalResponse,
-                sip_status: Some(Cause::Unattended.reject_status()),
-                q850: Some(Cause::Unattended.q850()),
-                text: Some("no such line".into()),
-                at: now.wall,
-            };
-            self.provider.end(now, id, &t);
-            self.provider.close(now, id);
+            let text = Some("no such line".into());
+            self.refuse_unborn(now, id, Origin::Policy, Cause::Unattended, text);
             return;
         };
         let policy = l.config.policy;
@@ -174,6 +154,29 @@ impl<P: Provider> Engine<P> {
                 }
             }
         }
+    }
+
+    /// Ends an offered call that never became one of ours: its final response on the wire,
+    /// then the provider's state freed. No record, no event: the engine never held it.
+    fn refuse_unborn(
+        &mut self,
+        now: Now,
+        id: CallId,
+        origin: Origin,
+        cause: Cause,
+        text: Option<String>,
+    ) {
+        let t = Termination {
+            origin,
+            cause,
+            wire: WireEnd::FinalResponse,
+            sip_status: Some(cause.reject_status()),
+            q850: Some(cause.q850()),
+            text,
+            at: now.wall,
+        };
+        self.provider.end(now, id, &t);
+        self.provider.close(now, id);
     }
 
     /// Runs the limit of the call's current state.
