@@ -121,7 +121,8 @@ impl<P: Provider> Engine<P> {
     }
 
     /// Stops taking calls and ends every live one with origin `shutdown`. Returns how many
-    /// were ended. Drive timers until [`Engine::is_drained`].
+    /// were ended. Drive the wire and timers until [`Engine::finish_drain`] says drained (it
+    /// also closes the engine, so nothing arriving before the driver stops can undo that).
     pub fn shutdown(&mut self, now: Now) -> usize {
         self.shutting_down = true;
         let live: Vec<_> = self
