@@ -53,3 +53,19 @@ impl Ids {
         self.next() >> 1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_is_the_draws_top_48_bits_as_twelve_lowercase_hex_digits() {
+        for seed in [0, 1, 0xdead_beef, u64::MAX] {
+            let (mut ids, mut same) = (Ids::new(seed), Ids::new(seed));
+            for _ in 0..100 {
+                let want = format!("{:012x}", same.next() >> 16);
+                assert_eq!(&*ids.tag(), want);
+            }
+        }
+    }
+}
