@@ -386,6 +386,49 @@ fn a_retransmitted_bye_is_answered_by_its_transaction_then_by_a_tombstone() {
 }
 
 #[test]
+fn after_the_release_a_bye_again_gets_the_same_bytes_and_an_invite_again_nothing() {
+    let mut rig = Rig::new();
+    let mut d = Dialog::inbound(&mut rig);
+    let b = rig.fresh("branch");
+    let invite = d.invite(&b);
+    rig.feed(&invite);
+    rig.clear();
+    let h = rig.offered();
+    rig.answer(h);
+    d.learn(&rig.one("200 INVITE"));
+    let b = rig.fresh("branch");
+    rig.feed(d.ack_2xx(&b));
+    let b = rig.fresh("branch");
+    let bye = d.bye(&b, &[]);
+    rig.feed(&bye);
+    let first = rig.one("200 BYE");
+    rig.engine.release(rig.now, h, Release::Explicit).unwrap();
+    // Well inside Timer J and L: what is left of both transactions still answers.
+    rig.advance(Duration::from_secs(20));
+    rig.feed(&bye);
+    let again = rig.one("200 BYE");
+    assert_eq!(
+        (&again.raw, again.to),
+        (&first.raw, first.to),
+        "the same 200"
+    );
+    rig.feed(&invite);
+    assert!(
+        rig.sent().is_empty(),
+        "the INVITE again is absorbed, not a new call"
+    );
+    assert_eq!(rig.counts(), (0, 2, 1));
+    rig.advance(T1X64);
+    assert_eq!(rig.counts(), (0, 0, 0), "both end at their timers");
+    assert_eq!(
+        rig.engine.provider().stats().retransmissions,
+        1,
+        "the 200 sent again is counted"
+    );
+    rig.quiesce();
+}
+
+#[test]
 fn a_bye_for_an_unknown_dialog_gets_481() {
     let mut rig = Rig::new();
     let mut d = Dialog::inbound(&mut rig);

@@ -62,6 +62,21 @@ pub enum TsxOutput {
     Terminated,
 }
 
+/// All that is left of a server transaction over an unreliable transport once it has sent
+/// its final response and heard all it waits for: until `until` (Timer J, L or I ends it),
+/// a retransmitted request gets `resend` again (a non-INVITE's final response) or is
+/// absorbed (an INVITE's, acknowledged). That is most of a UDP server transaction's 64·T1
+/// life, and a user agent can keep this instead of the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remainder {
+    /// What a retransmitted request is answered with; `None`: absorbed.
+    pub resend: Option<Wire>,
+    /// When the transaction ends.
+    pub until: Instant,
+    /// Resent so far.
+    pub retransmissions: u32,
+}
+
 /// What the user agent should do with a message a transaction has just matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -177,6 +192,10 @@ impl Outbox {
     }
 
     /// The next output, oldest first.
+    fn is_empty(&self) -> bool {
+        matches!(self, Outbox::Empty)
+    }
+
     fn pop(&mut self) -> Option<TsxOutput> {
         match std::mem::take(self) {
             Outbox::Empty => None,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::timer::TimerTable;
-use super::{Outbox, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
+use super::{Outbox, Remainder, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
 
 /// Answers one received INVITE.
 #[derive(Debug)]
@@ -178,6 +178,28 @@ impl InviteServer {
     pub fn is_acked(&self) -> bool {
         self.acked
     }
+
+    /// Once over UDP a 2xx is acknowledged (or abandoned) or the ACK of a non-2xx came, all
+    /// the transaction still does until Timer L (or I) is absorb retransmitted INVITEs and
+    /// ACKs; `None` before that, and over a reliable transport.
+    pub fn remainder(&self) -> Option<Remainder> {
+        let last_timer = match self.state {
+            TsxState::Accepted if self.acked => Timer::L,
+            TsxState::Confirmed => Timer::I,
+            _ => return None,
+        };
+        if self.reliable || !self.out.is_empty() {
+            return None;
+        }
+        match self.timers.next()? {
+            (until, t) if t == last_timer && self.timers.armed() == 1 => Some(Remainder {
+                resend: None,
+                until,
+                retransmissions: self.retransmissions,
+            }),
+            _ => None,
+        }
+    }
 }
 
 super::machine!(InviteServer);
@@ -299,6 +321,44 @@ mod tests {
         assert!(s.last.is_none(), "Confirmed only absorbs ACKs");
         assert_eq!(s.on_retransmit(), Verdict::Absorb);
         assert!(drain(&mut s.out).is_empty());
+    }
+
+    #[test]
+    fn only_absorbing_is_left_once_the_ack_came_or_the_2xx_was_abandoned() {
+        let now = t0();
+        let cfg = fast();
+        let absorb = |until| {
+            Some(Remainder {
+                resend: None,
+                until,
+                retransmissions: 0,
+            })
+        };
+        let mut s = InviteServer::new(cfg, false);
+        s.respond(now, 200, wire("200"));
+        drain(&mut s.out);
+        assert_eq!(s.remainder(), None, "Timer G still resends the 2xx");
+        assert_eq!(s.on_ack(now), Verdict::Deliver);
+        assert_eq!(s.remainder(), absorb(now + cfg.t1x64()), "Timer L is left");
+
+        let mut s = InviteServer::new(cfg, false);
+        s.respond(now, 200, wire("200"));
+        drain(&mut s.out);
+        s.abandon();
+        assert_eq!(s.remainder(), absorb(now + cfg.t1x64()));
+
+        let mut s = InviteServer::new(cfg, false);
+        s.respond(now, 486, wire("486"));
+        drain(&mut s.out);
+        assert_eq!(s.remainder(), None, "G and H still run until the ACK");
+        s.on_ack(now);
+        assert_eq!(s.remainder(), absorb(now + cfg.t4), "Timer I is left");
+
+        let mut s = InviteServer::new(cfg, true);
+        s.respond(now, 200, wire("200"));
+        drain(&mut s.out);
+        s.on_ack(now);
+        assert_eq!(s.remainder(), None, "over TCP the machine stays");
     }
 
     #[test]

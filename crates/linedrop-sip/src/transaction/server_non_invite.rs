@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::timer::TimerTable;
-use super::{Outbox, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
+use super::{Outbox, Remainder, Timer, TimerConfig, TsxOutput, TsxState, Verdict, Wire};
 
 /// Answers one received non-INVITE request.
 #[derive(Debug)]
@@ -87,6 +87,23 @@ impl NonInviteServer {
         self.state = TsxState::Terminated;
         self.out.push(TsxOutput::Terminated);
     }
+
+    /// Once the final response is sent over UDP and drained, all the transaction still does
+    /// until Timer J is resend it to a retransmitted request; `None` before that, and over a
+    /// reliable transport (Timer J is zero there: nothing lingers).
+    pub fn remainder(&self) -> Option<Remainder> {
+        if self.reliable || self.state != TsxState::Completed || !self.out.is_empty() {
+            return None;
+        }
+        let (until, Timer::J) = self.timers.next()? else {
+            return None;
+        };
+        Some(Remainder {
+            resend: self.last.clone(),
+            until,
+            retransmissions: self.retransmissions,
+        })
+    }
 }
 
 super::machine!(NonInviteServer);
@@ -109,6 +126,32 @@ mod tests {
         assert_eq!(s.poll_timeout(), Some((now + cfg.t1x64(), Timer::J)));
         s.handle_timeout(now + cfg.t1x64());
         assert_eq!(drain(&mut s.out), vec![TsxOutput::Terminated]);
+    }
+
+    #[test]
+    fn once_answered_over_udp_only_the_final_response_and_timer_j_remain() {
+        let now = t0();
+        let cfg = fast();
+        let mut s = NonInviteServer::new(cfg, false);
+        assert_eq!(s.remainder(), None, "not answered yet");
+        s.respond(now, 100, wire("100"));
+        drain(&mut s.out);
+        assert_eq!(s.remainder(), None, "a provisional response is not the end");
+        s.respond(now, 200, wire("200"));
+        assert_eq!(s.remainder(), None, "its response is not sent yet");
+        drain(&mut s.out);
+        s.on_retransmit();
+        drain(&mut s.out);
+        let want = Remainder {
+            resend: Some(wire("200")),
+            until: now + cfg.t1x64(),
+            retransmissions: 1,
+        };
+        assert_eq!(s.remainder(), Some(want));
+        let mut tcp = NonInviteServer::new(cfg, true);
+        tcp.respond(now, 200, wire("200"));
+        drain(&mut tcp.out);
+        assert_eq!(tcp.remainder(), None, "over TCP nothing lingers");
     }
 
     #[test]

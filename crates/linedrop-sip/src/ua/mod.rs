@@ -21,7 +21,8 @@
 //!
 //! Layout: `receive` (parsing, matching, the checks of RFC 3261 §8.2), `server` (the
 //! callee's side), `client` (the caller's side and forks), `dialog` (in-dialog requests,
-//! tombstones, the unacknowledged 2xx), `ending` (the engine's `end` and failed
+//! tombstones, the unacknowledged 2xx), `linger` (server transactions that only wait out
+//! their last timer, kept without their machines), `ending` (the engine's `end` and failed
 //! transactions, each turned into one termination), `build` (the requests we send),
 //! `reply` (our responses, written straight to their bytes),
 //! `negotiate` (RFC 4028 Session-Expires/Min-SE and the per-line [`LineOptions`]) and
@@ -35,6 +36,7 @@ mod dialog;
 mod dialog_key;
 mod ending;
 mod leg;
+mod linger;
 mod negotiate;
 mod peer;
 mod receive;
@@ -74,6 +76,7 @@ use staged::Staged;
 type IdBuild = std::hash::BuildHasherDefault<linedrop_core::IdHasher>;
 use ending::Failure;
 use leg::{Leg, Phase};
+use linger::Linger;
 
 /// One transaction and what it is for.
 #[derive(Debug)]
@@ -212,9 +215,9 @@ pub struct SipProvider {
     pub(crate) dialogs: DialogMap<DialogKey, CallId>,
     /// Inbound calls by (Call-ID, their From tag), to spot merged requests.
     pub(crate) inbound: HashMap<(Arc<str>, Arc<str>), CallId>,
-    /// Boxed, like the legs: at R calls/s about 64·R transactions are live (a UDP server
-    /// transaction outlives its call by 64·T1), and an inline table pays an entry's few
-    /// hundred bytes for every empty slot too.
+    /// Boxed, like the legs: an inline table pays an entry's few hundred bytes for every
+    /// empty slot too. A UDP server transaction outlives its call by up to 64·T1, most of
+    /// that in `lingering` rather than here.
     ///
     /// This table and the next three are [`Staged`]: they churn, and a table that paused to
     /// grow or rehash stopped the SIP thread long enough to overflow the socket at load.
@@ -224,6 +227,9 @@ pub struct SipProvider {
     /// (a UDP server transaction outlives its call by Timer J: at R calls/s about 64·R are
     /// live, and a scan per call made the cost per call grow with the rate).
     pub(crate) tsx_by_call: Staged<CallId, Vec<u64>, IdBuild>,
+    /// Server transactions that only wait out their last timer, by their ids (see
+    /// `linger`): indexed and timed like the others, without their machines.
+    pub(crate) lingering: Staged<u64, Linger, IdBuild>,
     next_tsx: u64,
     timers: BTreeSet<(Instant, u64)>,
     /// Session timers and keepalives of confirmed dialogs (see `session`).
@@ -260,6 +266,7 @@ impl SipProvider {
             tsx: Staged::default(),
             tsx_index: Staged::default(),
             tsx_by_call: Staged::default(),
+            lingering: Staged::default(),
             next_tsx: 1,
             timers: BTreeSet::new(),
             dialog_timers: BTreeSet::new(),
@@ -429,6 +436,7 @@ impl SipProvider {
             }
             entry.deadline = next;
         }
+        self.settle(id);
     }
 
     fn remove_tsx(&mut self, id: u64) {
@@ -436,16 +444,7 @@ impl SipProvider {
             if let Some(at) = entry.deadline {
                 self.timers.remove(&(at, id));
             }
-            // A newer transaction may have taken the key; only our own slot is cleared.
-            let (branch, m) = (&*entry.key.0, entry.key.1);
-            if let Some(b) = self.tsx_index.get_mut(branch) {
-                if b.get(m) == Some(id) {
-                    b.0[m.slot()] = None;
-                    if b.is_empty() {
-                        self.tsx_index.remove(branch);
-                    }
-                }
-            }
+            self.unindex(&entry.key, id);
             if let Some(c) = entry.call {
                 if let Some(ids) = self.tsx_by_call.get_mut(&c) {
                     ids.retain(|t| *t != id);
@@ -469,6 +468,20 @@ impl SipProvider {
                 }
                 if leg.timers.keepalive_tsx == Some(id) {
                     leg.timers.keepalive_tsx = None;
+                }
+            }
+        }
+    }
+
+    /// Takes transaction `id` out of the index under `key`. A newer transaction may have
+    /// taken the key; only our own slot is cleared.
+    fn unindex(&mut self, key: &(Arc<str>, MethodKey), id: u64) {
+        let (branch, m) = (&*key.0, key.1);
+        if let Some(b) = self.tsx_index.get_mut(branch) {
+            if b.get(m) == Some(id) {
+                b.0[m.slot()] = None;
+                if b.is_empty() {
+                    self.tsx_index.remove(branch);
                 }
             }
         }
@@ -618,6 +631,7 @@ impl Provider for SipProvider {
         for id in self.tsx_by_call.remove(&call).unwrap_or_default() {
             if let Some(entry) = self.tsx.get_mut(&id) {
                 entry.call = None;
+                self.settle(id);
             }
         }
     }
@@ -641,6 +655,9 @@ impl Provider for SipProvider {
                 break;
             }
             self.timers.remove(&(at, id));
+            if self.end_linger(id) {
+                continue;
+            }
             if let Some(e) = self.tsx.get_mut(&id) {
                 e.deadline = None;
                 e.tsx.machine().handle_timeout(now.instant);
@@ -678,7 +695,7 @@ impl Provider for SipProvider {
     fn ledger(&self) -> ProviderLedger {
         ProviderLedger {
             dialogs: self.legs.len() as u64,
-            transactions: self.tsx.len() as u64,
+            transactions: (self.tsx.len() + self.lingering.len()) as u64,
             timers: (self.timers.len() + self.dialog_timers.len()) as u64,
             tombstones: self.tombstone_set.len() as u64,
             connections: self.connections.len() as u64,

@@ -90,6 +90,9 @@ impl SipProvider {
         let method = req.method().clone();
         // A retransmission is answered by its transaction.
         if let Some(id) = self.find_tsx(&branch, MethodKey::server(&method)) {
+            if self.linger_retransmit(id, from) {
+                return;
+            }
             if let Some(entry) = self.tsx.get_mut(&id) {
                 match &mut entry.tsx {
                     Tsx::InviteServer(t) => {

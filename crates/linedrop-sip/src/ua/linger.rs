@@ -1,0 +1,206 @@
+//! Server transactions past their work: what a UDP server transaction keeps for most of its
+//! 64·T1.
+//!
+//! A BYE's transaction has answered within a millisecond and then waits for Timer J (32 s at
+//! the default T1) only to answer a retransmitted BYE again; an INVITE's, once its 2xx is
+//! acknowledged, waits for Timer L only to absorb retransmitted INVITEs. At R calls/s some
+//! 64·R of them wait at once, and each held its whole entry (about 300 bytes: the machine,
+//! the peer, its timer slots) for it; the kernel zeroed the fresh pages that growth took, a
+//! tenth of the SIP thread's time in a benchmark's first half-minute. Once a transaction's
+//! call is closed and the machine has nothing left but that ([`InviteServer::remainder`],
+//! [`NonInviteServer::remainder`]), it is replaced by a [`Linger`] under the same id: its
+//! index entry and timer stay as they were, and the entry's memory goes back to the
+//! allocator while it is still warm, for the next call's transactions.
+//!
+//! [`InviteServer::remainder`]: crate::transaction::InviteServer::remainder
+//! [`NonInviteServer::remainder`]: crate::transaction::NonInviteServer::remainder
+
+use std::sync::Arc;
+
+use super::{MethodKey, Purpose, SipProvider, Tsx};
+use crate::transaction::{Remainder, Wire};
+use crate::ua::Peer;
+
+/// What is left of a server transaction: its key, and the response a retransmitted request
+/// gets again (none: absorbed). Its timer is the one the transaction had.
+#[derive(Debug)]
+pub(crate) struct Linger {
+    key: (Arc<str>, MethodKey),
+    resend: Option<Wire>,
+    retransmissions: u32,
+}
+
+impl SipProvider {
+    /// Replaces transaction `id` by a [`Linger`] if that is all it still needs: a server
+    /// transaction over UDP whose call is closed and whose machine is only waiting out its
+    /// last timer.
+    pub(crate) fn settle(&mut self, id: u64) {
+        let Some(entry) = self.tsx.get(&id) else {
+            return;
+        };
+        if entry.call.is_some() || entry.purpose != Purpose::Server {
+            return;
+        }
+        let remainder = match &entry.tsx {
+            Tsx::InviteServer(t) => t.remainder(),
+            Tsx::NonInviteServer(t) => t.remainder(),
+            _ => None,
+        };
+        let Some(Remainder {
+            resend,
+            until,
+            retransmissions,
+        }) = remainder
+        else {
+            return;
+        };
+        let Some(entry) = self.tsx.remove(&id) else {
+            return;
+        };
+        // The timer set already holds (until, id): it fires for the linger as it would have
+        // for the machine.
+        debug_assert_eq!(entry.deadline, Some(until));
+        self.lingering.insert(
+            id,
+            Linger {
+                key: entry.key,
+                resend,
+                retransmissions,
+            },
+        );
+    }
+
+    /// A request retransmitted to lingering transaction `id` (if it is one): answered again
+    /// with the final response, or absorbed. The response goes back where the request came
+    /// from, as the first one did (a server transaction answers its request's source).
+    pub(crate) fn linger_retransmit(&mut self, id: u64, from: Peer) -> bool {
+        let Some(linger) = self.lingering.get_mut(&id) else {
+            return false;
+        };
+        if let Some(resend) = &linger.resend {
+            linger.retransmissions += 1;
+            let bytes = Arc::clone(resend);
+            self.send(from, bytes);
+        }
+        true
+    }
+
+    /// Ends lingering transaction `id` (its timer fired), if it is one.
+    pub(crate) fn end_linger(&mut self, id: u64) -> bool {
+        let Some(linger) = self.lingering.remove(&id) else {
+            return false;
+        };
+        self.unindex(&linger.key, id);
+        self.stats.retransmissions += u64::from(linger.retransmissions);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use linedrop_core::{CallIds, Now, Provider};
+
+    use super::*;
+    use crate::transaction::{NonInviteServer, TimerConfig};
+    use crate::ua::SipConfig;
+
+    fn at(instant: Instant) -> Now {
+        Now::new(instant, std::time::SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn an_answered_udp_request_keeps_only_its_response_under_its_key_until_timer_j() {
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+        let mut ua = SipProvider::new(cfg, CallIds::default());
+        let peer = Peer::udp("127.0.0.2:5060".parse().unwrap());
+        let ok: Wire = b"SIP/2.0 200 OK\r\n\r\n"[..].into();
+        let mut t = NonInviteServer::new(ua.tsx_timers(), false);
+        t.respond(now, 200, Arc::clone(&ok));
+        let key = ("z9hG4bKb".into(), MethodKey::ServerOther);
+        let id = ua.add_tsx(
+            now,
+            Tsx::NonInviteServer(t),
+            peer,
+            None,
+            Purpose::Server,
+            key,
+        );
+        assert_eq!(
+            ua.poll_transmit().map(|t| (t.to, t.bytes)),
+            Some((peer, Arc::clone(&ok)))
+        );
+        assert!(ua.tsx.get(&id).is_none(), "the machine is gone");
+        assert!(ua.lingering.get(&id).is_some());
+        assert_eq!(ua.find_tsx("z9hG4bKb", MethodKey::ServerOther), Some(id));
+        assert_eq!((ua.ledger().transactions, ua.ledger().timers), (1, 1));
+
+        // Sent again, to where the retransmission came from.
+        let moved = Peer::udp("127.0.0.3:5062".parse().unwrap());
+        assert!(ua.linger_retransmit(id, moved));
+        assert_eq!(
+            ua.poll_transmit().map(|t| (t.to, t.bytes)),
+            Some((moved, ok))
+        );
+        assert!(
+            !ua.linger_retransmit(id + 1, moved),
+            "not a lingering transaction"
+        );
+
+        let j = TimerConfig::default().t1x64();
+        ua.handle_timeout(at(now + j - std::time::Duration::from_millis(1)));
+        assert_eq!(ua.ledger().transactions, 1, "not before Timer J");
+        ua.handle_timeout(at(now + j));
+        assert_eq!((ua.ledger().transactions, ua.ledger().timers), (0, 0));
+        assert!(ua.tsx_index.is_empty(), "its key left the index");
+        assert_eq!(ua.stats().retransmissions, 1);
+        assert!(ua.poll_transmit().is_none());
+    }
+
+    #[test]
+    fn a_request_answered_over_tcp_leaves_nothing_and_a_call_keeps_its_machine() {
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+        let mut ua = SipProvider::new(cfg, CallIds::default());
+        let tcp = Peer {
+            transport: crate::ua::Transport::Tcp,
+            ..Peer::udp("127.0.0.2:5060".parse().unwrap())
+        };
+        let mut t = NonInviteServer::new(ua.tsx_timers(), true);
+        t.respond(now, 200, b"200"[..].into());
+        let key = ("z9hG4bKt".into(), MethodKey::ServerOther);
+        ua.add_tsx(
+            now,
+            Tsx::NonInviteServer(t),
+            tcp,
+            None,
+            Purpose::Server,
+            key,
+        );
+        ua.handle_timeout(at(now));
+        assert_eq!(ua.ledger().transactions, 0, "Timer J is zero over TCP");
+
+        // A transaction of a call that is not closed yet keeps its machine (the call's
+        // record counts its retransmissions).
+        let call = linedrop_core::CallId(7);
+        let udp = Peer::udp("127.0.0.2:5060".parse().unwrap());
+        let mut t = NonInviteServer::new(ua.tsx_timers(), false);
+        t.respond(now, 200, b"200"[..].into());
+        let key = ("z9hG4bKc".into(), MethodKey::ServerOther);
+        let id = ua.add_tsx(
+            now,
+            Tsx::NonInviteServer(t),
+            udp,
+            Some(call),
+            Purpose::Server,
+            key,
+        );
+        assert!(ua.tsx.get(&id).is_some() && ua.lingering.is_empty());
+        ua.close(at(now), call);
+        assert!(ua.tsx.get(&id).is_none() && ua.lingering.get(&id).is_some());
+    }
+}
