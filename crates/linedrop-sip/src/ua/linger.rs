@@ -25,7 +25,9 @@ use crate::ua::Peer;
 /// gets again (none: absorbed). Its timer is the one the transaction had.
 #[derive(Debug)]
 pub(crate) struct Linger {
-    key: (Arc<str>, MethodKey),
+    /// The key it is indexed under, apart (as a tuple it would take 8 bytes more).
+    branch: Arc<str>,
+    method: MethodKey,
     resend: Option<Wire>,
     retransmissions: u32,
 }
@@ -63,7 +65,8 @@ impl SipProvider {
         self.lingering.insert(
             id,
             Linger {
-                key: entry.key,
+                branch: entry.key.0,
+                method: entry.key.1,
                 resend,
                 retransmissions,
             },
@@ -90,7 +93,7 @@ impl SipProvider {
         let Some(linger) = self.lingering.remove(&id) else {
             return false;
         };
-        self.unindex(&linger.key, id);
+        self.unindex(&linger.branch, linger.method, id);
         self.stats.retransmissions += u64::from(linger.retransmissions);
         true
     }
@@ -158,6 +161,7 @@ mod tests {
         assert!(ua.tsx_index.is_empty(), "its key left the index");
         assert_eq!(ua.stats().retransmissions, 1);
         assert!(ua.poll_transmit().is_none());
+        assert_eq!(std::mem::size_of::<Linger>(), 40);
     }
 
     #[test]
