@@ -14,7 +14,10 @@ pub struct InviteClient {
     /// by 64·T1, and a copy each would cost every one of them the whole table.
     cfg: Arc<TimerConfig>,
     reliable: bool,
-    request: Wire,
+    /// The INVITE, kept only while Timer A may resend it: not over a reliable transport,
+    /// and not once anything is heard (Calling is over). An answered transaction lives
+    /// 64·T1 more in Accepted (Timer M), and the INVITE with its SDP is most of its size.
+    request: Option<Wire>,
     /// The ACK for a non-2xx final, kept to answer its retransmissions.
     ack: Option<Wire>,
     /// The next Timer A interval (doubles, uncapped, per §17.1.1.2).
@@ -36,7 +39,7 @@ impl InviteClient {
         let mut t = Self {
             state: TsxState::Calling,
             reliable,
-            request: request.clone(),
+            request: (!reliable).then(|| request.clone()),
             ack: None,
             a_interval: cfg.t1,
             cfg,
@@ -60,6 +63,8 @@ impl InviteClient {
         status: u16,
         ack: impl FnOnce() -> Wire,
     ) -> Verdict {
+        // Whatever it is, Calling is over: the INVITE is never sent again.
+        self.request = None;
         match (self.state, status) {
             (TsxState::Calling | TsxState::Proceeding, 100..=199) => {
                 // §17.1.1.2: no more retransmissions once anything is heard, and Timer B
@@ -126,8 +131,10 @@ impl InviteClient {
         while let Some(t) = self.timers.expired(now) {
             match t {
                 Timer::A if self.state == TsxState::Calling => {
-                    self.out.push(TsxOutput::Transmit(self.request.clone()));
-                    self.retransmissions += 1;
+                    if let Some(request) = &self.request {
+                        self.out.push(TsxOutput::Transmit(request.clone()));
+                        self.retransmissions += 1;
+                    }
                     self.a_interval *= 2;
                     self.timers.set(Timer::A, now + self.a_interval);
                 }
@@ -143,6 +150,7 @@ impl InviteClient {
 
     fn terminate(&mut self) {
         self.timers.clear();
+        self.request = None;
         self.state = TsxState::Terminated;
         self.out.push(TsxOutput::Terminated);
     }
@@ -185,6 +193,20 @@ mod tests {
             None,
             "no retransmission and no B once ringing"
         );
+    }
+
+    #[test]
+    fn the_invite_is_kept_only_while_timer_a_may_resend_it() {
+        let t0 = t0();
+        let cfg = fast();
+        let mut c = InviteClient::new(t0, cfg, false, wire("INVITE"));
+        assert!(c.request.is_some());
+        c.on_response(t0, 100, || unreachable!());
+        assert!(c.request.is_none(), "heard: never resent");
+        c.on_response(t0, 200, || unreachable!());
+        assert_eq!(c.state(), TsxState::Accepted);
+        let c = InviteClient::new(t0, cfg, true, wire("INVITE"));
+        assert!(c.request.is_none(), "over TCP nothing resends it");
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub struct NonInviteClient {
     /// by 64·T1, and a copy each would cost every one of them the whole table.
     cfg: Arc<TimerConfig>,
     reliable: bool,
-    request: Wire,
+    /// The request, kept only while Timer E may resend it: not over a reliable transport,
+    /// and not once a final response came (Completed waits T4 more, for nothing it sends).
+    request: Option<Wire>,
     /// The next Timer E interval.
     e_interval: Duration,
     timers: TimerTable,
@@ -34,7 +36,7 @@ impl NonInviteClient {
         let mut t = Self {
             state: TsxState::Trying,
             reliable,
-            request: request.clone(),
+            request: (!reliable).then(|| request.clone()),
             e_interval: cfg.t1,
             cfg,
             timers: TimerTable::default(),
@@ -58,6 +60,7 @@ impl NonInviteClient {
             }
             (TsxState::Trying | TsxState::Proceeding, 200..=699) => {
                 self.timers.clear();
+                self.request = None;
                 self.state = TsxState::Completed;
                 let k = if self.reliable {
                     Duration::ZERO
@@ -84,8 +87,10 @@ impl NonInviteClient {
         while let Some(t) = self.timers.expired(now) {
             match t {
                 Timer::E => {
-                    self.out.push(TsxOutput::Transmit(self.request.clone()));
-                    self.retransmissions += 1;
+                    if let Some(request) = &self.request {
+                        self.out.push(TsxOutput::Transmit(request.clone()));
+                        self.retransmissions += 1;
+                    }
                     // §17.1.2.2: doubling up to T2 while Trying, T2 flat once Proceeding.
                     self.e_interval = match self.state {
                         TsxState::Trying => (self.e_interval * 2).min(self.cfg.t2),
@@ -105,6 +110,7 @@ impl NonInviteClient {
 
     fn terminate(&mut self) {
         self.timers.clear();
+        self.request = None;
         self.state = TsxState::Terminated;
         self.out.push(TsxOutput::Terminated);
     }
@@ -117,6 +123,20 @@ mod tests {
     use super::*;
     use crate::transaction::tests::{drain, fast, t0, wire};
     use crate::transaction::Machine;
+
+    #[test]
+    fn the_request_is_kept_only_while_timer_e_may_resend_it() {
+        let t0 = t0();
+        let cfg = fast();
+        let mut c = NonInviteClient::new(t0, cfg, false, wire("BYE"));
+        c.on_response(t0, 100);
+        assert!(c.request.is_some(), "E goes on resending while Proceeding");
+        c.on_response(t0, 200);
+        assert!(c.request.is_none(), "Completed resends nothing");
+        assert_eq!(c.poll_timeout(), Some((t0 + cfg.t4, Timer::K)));
+        let c = NonInviteClient::new(t0, cfg, true, wire("BYE"));
+        assert!(c.request.is_none(), "over TCP nothing resends it");
+    }
 
     #[test]
     fn e_doubles_to_t2_then_f_times_out() {
