@@ -191,11 +191,12 @@ impl Outbox {
         }
     }
 
-    /// The next output, oldest first.
+    /// Whether nothing waits to be drained.
     fn is_empty(&self) -> bool {
         matches!(self, Outbox::Empty)
     }
 
+    /// The next output, oldest first.
     fn pop(&mut self) -> Option<TsxOutput> {
         match std::mem::take(self) {
             Outbox::Empty => None,

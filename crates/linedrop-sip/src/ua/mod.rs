@@ -258,8 +258,9 @@ pub struct SipProvider {
     /// empty slot too. A UDP server transaction outlives its call by up to 64·T1, most of
     /// that in `lingering` rather than here.
     ///
-    /// This table and the next three are [`Staged`]: they churn, and a table that paused to
-    /// grow or rehash stopped the SIP thread long enough to overflow the socket at load.
+    /// This table and the others that churn (`tsx_index`, `tsx_by_call`, `lingering`,
+    /// `tombstone_set`) are [`Staged`]: a table that paused to grow or rehash stopped the
+    /// SIP thread long enough to overflow the socket at load.
     pub(crate) tsx: Staged<u64, Box<TsxEntry>, IdBuild>,
     pub(crate) tsx_index: Staged<Arc<str>, BranchTsx, std::hash::RandomState>,
     /// Each call's live transactions, so per-call work never scans every transaction
@@ -514,8 +515,8 @@ impl SipProvider {
         }
     }
 
-    /// Takes transaction `id` out of the index under `branch` and `m`. A newer transaction may have
-    /// taken the key; only our own slot is cleared.
+    /// Takes transaction `id` out of the index under `branch` and `m`. A newer transaction
+    /// may have taken the key; only our own slot is cleared.
     fn unindex(&mut self, branch: &str, m: MethodKey, id: u64) {
         if let Some(b) = self.tsx_index.get_mut(branch) {
             if b.get(m) == Some(id) {
