@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 OUT="${1:-results.txt}"; REPS="${REPS:-3}"; LABEL="${LABEL:-linedrop}"
 CPU_RATE="${CPU_RATE:-1000}"; CPU_S="${CPU_S:-60}"
 SOAK_CALLS="${SOAK_CALLS:-1000000}"; SOAK_RATE="${SOAK_RATE:-2000}"
-ONLY="${ONLY:-rate cpu mem durable soak}"
+ONLY="${ONLY:-rate cpu mem linger durable soak}"
 run() { echo "# $(date -u +%FT%TZ) $*" >&2; ./run.sh "$@" | sed "s/^RESULT /RESULT label=$LABEL /" | tee -a "$OUT"; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 TARGETS="${TARGETS:-linedrop-udp linedrop-tcp sipp-uas sipp-uas-tcp rsip-uas floor-uas linedrop-out sipp-uac-out}"
@@ -18,6 +18,11 @@ done
 if want mem; then
     for n in ${MEM_CALLS:-10000 50000 100000}; do
         for t in $TARGETS; do case "$t" in *-tcp|*-out|floor-uas) ;; *) run mem "$t" "$n" ;; esac; done
+    done
+fi
+if want linger; then
+    for i in $(seq 1 "$REPS"); do
+        for t in $TARGETS; do case "$t" in *-tcp|*-out|floor-uas) ;; *) run linger "$t" 40000 ;; esac; done
     done
 fi
 if want durable; then for i in $(seq 1 "$REPS"); do run durable "${DURABLE_RATE:?half the max clean rate}" 30; done; fi

@@ -5,6 +5,7 @@
 #   bench/run.sh cpu TARGET [RATE] [S]  user+sys CPU of TARGET per call at a fixed rate
 #   bench/run.sh threads [RATE] [S]     linedrop's CPU per call split by thread (schedstat)
 #   bench/run.sh mem TARGET N           RSS per established call, N calls held
+#   bench/run.sh linger TARGET N        RSS kept per call after N calls end, all within 64·T1
 #   bench/run.sh durable RATE [S]       BYE -> durable SQLite record latency, p50/p99 (linedrop)
 #   bench/run.sh soak CALLS RATE        RSS at warm-up, middle, 95 % and end; ledger at the end
 #   bench/run.sh --check                every mode, tiny: proves the script works (CI)
@@ -321,6 +322,23 @@ mode_mem() { # TARGET N
         'BEGIN{printf "RESULT mem target=%s calls=%d established=%d idle_rss_kib=%d held_rss_kib=%d bytes_per_call=%.0f\n", t, n, c, a, b, (c ? (b-a)*1024/c : 0)}'
 }
 
+mode_linger() { # TARGET N: RSS kept per call once N calls have ended, before 64·T1 has passed
+    local n="$2" rate="${LINGER_RATE:-4000}"
+    start_sut "$1"
+    sleep 1
+    local idle; idle=$(rss_kib "$SUT_PID")
+    local t0=$SECONDS
+    uac "$(transport_of "$1")" "$rate" "$n"
+    local after; after=$(rss_kib "$SUT_PID")
+    # What a UAS keeps of ended calls (its transactions wait out Timers J and L, its
+    # tombstones as long), counted only if none of it can have expired yet.
+    local within=false
+    [ $(( (SECONDS - t0 + 1) * 1000 )) -le $(( 64 * ${T1_MS:-500} )) ] && within=true
+    stop_sut
+    awk -v t="$1" -v n="$n" -v ok="$SUCC" -v f="$FAIL" -v a="$idle" -v b="$after" -v w="$within" \
+        'BEGIN{printf "RESULT linger target=%s calls=%d ok=%d failed=%d within_64t1=%s idle_rss_kib=%d after_rss_kib=%d bytes_per_call=%.0f\n", t, n, ok, f, w, a, b, (n ? (b-a)*1024/n : 0)}'
+}
+
 mode_durable() { # RATE SECONDS
     local rate="$1" secs="${2:-30}"
     export LINEDROP_BENCH_DURABLE_LOG="$WORK/durable.log"
@@ -385,6 +403,7 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
         HOLD_MS=100 T4_MS=100 mode_cpu linedrop-out 50 2
         HOLD_MS=100 mode_cpu sipp-uac-out 50 2
         MEM_RATE=100 mode_mem linedrop-udp 100
+        T1_MS=500 HOLD_MS=100 LINGER_RATE=100 mode_linger linedrop-udp 100
         HOLD_MS=100 mode_durable 50 2
         HOLD_MS=100 WARM_S=0 mode_soak 200 100
         HOLD_MS=100 mode_threads 50 2
@@ -398,13 +417,15 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
     grep -q 'cpu target=linedrop-out rate=50 calls=100 failed=0 retrans=0 uas_retrans=0 records=100 quiescent=true' "$out" || { echo "check: cpu linedrop-out" >&2; bad=1; }
     grep -q 'cpu target=sipp-uac-out rate=50 calls=100 failed=0' "$out" || { echo "check: cpu sipp-uac-out" >&2; bad=1; }
     grep -q 'mem target=linedrop-udp calls=100 established=100 ' "$out" || { echo "check: mem" >&2; bad=1; }
+    grep -q 'linger target=linedrop-udp calls=100 ok=100 failed=0 within_64t1=true ' "$out" ||
+        { echo "check: linger" >&2; bad=1; }
     grep -q 'durable rate=50 records=100 failed=0' "$out" || { echo "check: durable" >&2; bad=1; }
     grep -q 'soak calls=200 .* failed=0 .* quiescent=true completed_records=200' "$out" || { echo "check: soak" >&2; bad=1; }
     # The SIP thread (which also writes the journal) and the applier (SQLite) must be seen.
     grep -q 'threads rate=50 failed=0 thread=linedrop-sip us_per_call=[0-9]' "$out" &&
         grep -q 'threads rate=50 failed=0 thread=linedrop-apply us_per_call=[0-9]' "$out" ||
         { echo "check: threads" >&2; bad=1; }
-    [ "$bad" = 0 ] && echo "bench: 11 passed, 0 failed"
+    [ "$bad" = 0 ] && echo "bench: 12 passed, 0 failed"
     return "$bad"
 }
 
@@ -413,8 +434,9 @@ case "${1:-}" in
     cpu) mode_cpu "$2" "${3:-1000}" "${4:-60}" ;;
     threads) mode_threads "${2:-1000}" "${3:-20}" ;;
     mem) mode_mem "$2" "$3" ;;
+    linger) mode_linger "$2" "$3" ;;
     durable) mode_durable "$2" "${3:-30}" ;;
     soak) mode_soak "$2" "$3" ;;
     --check) mode_check ;;
-    *) sed -n '2,17p' "$0"; exit 2 ;;
+    *) sed -n '2,18p' "$0"; exit 2 ;;
 esac
