@@ -104,11 +104,10 @@ impl SipProvider {
 mod tests {
     use std::time::Instant;
 
-    use linedrop_core::{CallIds, Now, Provider};
+    use linedrop_core::{Now, Provider};
 
     use super::*;
     use crate::transaction::{NonInviteServer, TimerConfig};
-    use crate::ua::SipConfig;
 
     fn at(instant: Instant) -> Now {
         Now::new(instant, std::time::SystemTime::UNIX_EPOCH)
@@ -118,8 +117,7 @@ mod tests {
     fn an_answered_udp_request_keeps_only_its_response_under_its_key_until_timer_j() {
         #[allow(clippy::disallowed_methods)]
         let now = Instant::now();
-        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
-        let mut ua = SipProvider::new(cfg, CallIds::default());
+        let mut ua = SipProvider::for_tests();
         let peer = Peer::udp("127.0.0.2:5060".parse().unwrap());
         let ok: Wire = b"SIP/2.0 200 OK\r\n\r\n"[..].into();
         let mut t = NonInviteServer::new(ua.tsx_timers(), false);
@@ -169,8 +167,7 @@ mod tests {
     fn a_request_answered_over_tcp_leaves_nothing_and_a_call_keeps_its_machine() {
         #[allow(clippy::disallowed_methods)]
         let now = Instant::now();
-        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
-        let mut ua = SipProvider::new(cfg, CallIds::default());
+        let mut ua = SipProvider::for_tests();
         let tcp = Peer {
             transport: crate::ua::Transport::Tcp,
             ..Peer::udp("127.0.0.2:5060".parse().unwrap())

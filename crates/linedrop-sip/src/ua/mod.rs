@@ -322,6 +322,15 @@ impl SipProvider {
         }
     }
 
+    /// A user agent on 127.0.0.1:5060 with the default configuration, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        Self::new(
+            SipConfig::new("127.0.0.1:5060".parse().unwrap()),
+            CallIds::default(),
+        )
+    }
+
     /// The configuration.
     pub fn config(&self) -> &SipConfig {
         &self.cfg
@@ -752,8 +761,7 @@ mod tests {
     fn the_index_keeps_each_method_of_a_branch_and_a_removal_clears_only_its_own_slot() {
         #[allow(clippy::disallowed_methods)]
         let now = Instant::now();
-        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
-        let mut ua = SipProvider::new(cfg, CallIds::default());
+        let mut ua = SipProvider::for_tests();
         let peer = Peer::udp("127.0.0.2:5060".parse().unwrap());
         let add = |ua: &mut SipProvider, m| {
             let t = Tsx::InviteServer(InviteServer::new(ua.tsx_timers(), false));
@@ -825,8 +833,7 @@ mod tests {
 
     #[test]
     fn transactions_share_one_timer_table() {
-        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
-        let ua = SipProvider::new(cfg, CallIds::default());
+        let ua = SipProvider::for_tests();
         let a = InviteServer::new(ua.tsx_timers(), false);
         let b = NonInviteServer::new(ua.tsx_timers(), false);
         assert_eq!(Arc::strong_count(&ua.tsx_timers), 3, "no copies");

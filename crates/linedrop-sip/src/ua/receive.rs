@@ -362,16 +362,15 @@ pub(crate) fn user_of(uri: &str) -> String {
 mod tests {
     use std::time::{Instant, SystemTime};
 
-    use linedrop_core::{CallIds, Now};
+    use linedrop_core::Now;
 
-    use super::super::{Peer, SipConfig, SipProvider};
+    use super::super::{Peer, SipProvider};
 
     #[test]
     fn the_answer_to_a_malformed_request_says_where_it_came_from() {
         #[allow(clippy::disallowed_methods)]
         let now = Now::new(Instant::now(), SystemTime::now());
-        let cfg = SipConfig::new("127.0.0.1:5060".parse().unwrap());
-        let mut ua = SipProvider::new(cfg, CallIds::default());
+        let mut ua = SipProvider::for_tests();
         let bad = "INVITE sip:bob@127.0.0.1 SIP/2.0\r\n\
                    Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKm\r\n\
                    From: <sip:alice@10.0.0.1>;tag=far\r\nTo: <sip:bob@127.0.0.1>\r\n\
