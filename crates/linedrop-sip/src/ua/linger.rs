@@ -9,13 +9,14 @@
 //! some 8 % of the SIP thread's time in a benchmark's first half-minute (4,000 calls/s).
 //! Once a transaction's call is closed and the machine has nothing left but that
 //! ([`InviteServer::remainder`], [`NonInviteServer::remainder`]), it is replaced by a
-//! [`Linger`] under the same id: its index entry and timer stay as they were, and the
-//! entry's memory goes back to the allocator while it is still warm, for the next call's
-//! transactions.
+//! [`Linger`] in a slot of [`Lingering`], under an id of its own that its index entry and
+//! timer are moved to, and the entry's memory goes back to the allocator while it is still
+//! warm, for the next call's transactions.
 //!
 //! [`InviteServer::remainder`]: crate::transaction::InviteServer::remainder
 //! [`NonInviteServer::remainder`]: crate::transaction::NonInviteServer::remainder
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use super::{MethodKey, Purpose, SipProvider, Tsx};
@@ -31,6 +32,73 @@ pub(crate) struct Linger {
     method: MethodKey,
     resend: Option<Wire>,
     retransmissions: u32,
+}
+
+/// Lingering transactions, in slots reused as they free. A hash table in stages held about
+/// three times the room its entries needed (each stage sized for twice what all held,
+/// and hashbrown's rounding): 268 bytes a call for two 48-byte entries. The slots come in
+/// chunks of a fixed size, so adding room never moves (or pauses to copy) what is there.
+/// Their ids, handed out here, have the top bit set, so they never meet a live
+/// transaction's.
+#[derive(Debug, Default)]
+pub(crate) struct Lingering {
+    chunks: Vec<Box<[Option<Linger>]>>,
+    /// Slots handed out so far (the free ones among them are in `free`).
+    used: usize,
+    free: Vec<usize>,
+    len: usize,
+}
+
+/// Slots per chunk: 160 KB.
+const CHUNK: usize = 4096;
+
+/// The bit that marks a lingering transaction's id (live ones count up from 1). A slot is
+/// reused without a generation: a linger's id is held only by the index (cleared, if still
+/// its own, when it ends) and by its timer entry (which is what ends it), so none outlives it.
+const LINGER_ID: u64 = 1 << 63;
+
+impl Lingering {
+    fn insert(&mut self, linger: Linger) -> u64 {
+        let slot = self.free.pop().unwrap_or_else(|| {
+            if self.used == self.chunks.len() * CHUNK {
+                self.chunks.push((0..CHUNK).map(|_| None).collect());
+            }
+            self.used += 1;
+            self.used - 1
+        });
+        self.chunks[slot / CHUNK][slot % CHUNK] = Some(linger);
+        self.len += 1;
+        LINGER_ID | slot as u64
+    }
+
+    fn slot(&mut self, id: u64) -> Option<&mut Option<Linger>> {
+        let slot = usize::try_from(id & !LINGER_ID).ok()?;
+        if id & LINGER_ID == 0 || slot >= self.used {
+            return None;
+        }
+        Some(&mut self.chunks[slot / CHUNK][slot % CHUNK])
+    }
+
+    #[cfg(test)]
+    pub(crate) fn get(&mut self, id: u64) -> Option<&Linger> {
+        self.slot(id)?.as_ref()
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Linger> {
+        self.slot(id)?.as_mut()
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Linger> {
+        let linger = self.slot(id)?.take()?;
+        self.free.push((id & !LINGER_ID) as usize);
+        self.len -= 1;
+        Some(linger)
+    }
+
+    /// How many linger.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
 }
 
 impl SipProvider {
@@ -60,25 +128,29 @@ impl SipProvider {
         let Some(entry) = self.tsx.remove(&id) else {
             return;
         };
-        // The timer set already holds (until, id): it fires for the linger as it would have
-        // for the machine.
         debug_assert_eq!(entry.deadline, Some(until));
-        self.lingering.insert(
-            id,
-            Linger {
-                branch: entry.key.0,
-                method: entry.key.1,
-                resend,
-                retransmissions,
-            },
-        );
+        let (branch, method) = entry.key;
+        // The index and the timer set point at the linger from now on, under its own id.
+        let linger_id = self.lingering.insert(Linger {
+            branch: Arc::clone(&branch),
+            method,
+            resend,
+            retransmissions,
+        });
+        if let Some(b) = self.tsx_index.get_mut(&*branch) {
+            if b.get(method) == Some(id) {
+                b.set(method, NonZeroU64::new(linger_id));
+            }
+        }
+        self.timers.remove(&(until, id));
+        self.timers.insert((until, linger_id));
     }
 
     /// A request retransmitted to lingering transaction `id` (if it is one): answered again
     /// with the final response, or absorbed. The response goes back where the request came
     /// from, as the first one did (a server transaction answers its request's source).
     pub(crate) fn linger_retransmit(&mut self, id: u64, from: Peer) -> bool {
-        let Some(linger) = self.lingering.get_mut(&id) else {
+        let Some(linger) = self.lingering.get_mut(id) else {
             return false;
         };
         if let Some(resend) = &linger.resend {
@@ -91,7 +163,7 @@ impl SipProvider {
 
     /// Ends lingering transaction `id` (its timer fired), if it is one.
     pub(crate) fn end_linger(&mut self, id: u64) -> bool {
-        let Some(linger) = self.lingering.remove(&id) else {
+        let Some(linger) = self.lingering.remove(id) else {
             return false;
         };
         self.unindex(&linger.branch, linger.method, id);
@@ -136,19 +208,21 @@ mod tests {
             Some((peer, Arc::clone(&ok)))
         );
         assert!(ua.tsx.get(&id).is_none(), "the machine is gone");
-        assert!(ua.lingering.get(&id).is_some());
-        assert_eq!(ua.find_tsx("z9hG4bKb", MethodKey::ServerOther), Some(id));
+        // Its key finds the linger, under an id no live transaction has.
+        let lid = ua.find_tsx("z9hG4bKb", MethodKey::ServerOther).unwrap();
+        assert!(lid != id && ua.lingering.get(lid).is_some());
+        assert!(ua.lingering.get(id).is_none() && !ua.linger_retransmit(id, peer));
         assert_eq!((ua.ledger().transactions, ua.ledger().timers), (1, 1));
 
         // Sent again, to where the retransmission came from.
         let moved = Peer::udp("127.0.0.3:5062".parse().unwrap());
-        assert!(ua.linger_retransmit(id, moved));
+        assert!(ua.linger_retransmit(lid, moved));
         assert_eq!(
             ua.poll_transmit().map(|t| (t.to, t.bytes)),
             Some((moved, ok))
         );
         assert!(
-            !ua.linger_retransmit(id + 1, moved),
+            !ua.linger_retransmit(lid + 1, moved),
             "not a lingering transaction"
         );
 
@@ -161,6 +235,56 @@ mod tests {
         assert_eq!(ua.stats().retransmissions, 1);
         assert!(ua.poll_transmit().is_none());
         assert_eq!(std::mem::size_of::<Linger>(), 40);
+
+        // The next one takes the freed slot, and only it answers there.
+        let mut t = NonInviteServer::new(ua.tsx_timers(), false);
+        t.respond(now + j, 200, b"again"[..].into());
+        let key = ("z9hG4bKn".into(), MethodKey::ServerOther);
+        ua.add_tsx(
+            now + j,
+            Tsx::NonInviteServer(t),
+            peer,
+            None,
+            Purpose::Server,
+            key,
+        );
+        ua.poll_transmit();
+        assert_eq!(ua.find_tsx("z9hG4bKn", MethodKey::ServerOther), Some(lid));
+        assert_eq!(ua.find_tsx("z9hG4bKb", MethodKey::ServerOther), None);
+        assert!(ua.linger_retransmit(lid, peer));
+        assert_eq!(
+            ua.poll_transmit().map(|t| t.bytes),
+            Some(b"again"[..].into())
+        );
+    }
+
+    #[test]
+    fn lingers_across_chunks_keep_their_ids_and_freed_slots_are_reused() {
+        let linger = |n: usize| Linger {
+            branch: n.to_string().into(),
+            method: MethodKey::ServerOther,
+            resend: None,
+            retransmissions: 0,
+        };
+        let mut l = Lingering::default();
+        let ids: Vec<u64> = (0..CHUNK + 10).map(|n| l.insert(linger(n))).collect();
+        assert_eq!((l.len(), l.chunks.len()), (CHUNK + 10, 2));
+        for (n, &id) in ids.iter().enumerate() {
+            assert_eq!(&*l.get(id).unwrap().branch, n.to_string(), "{n}");
+        }
+        let gone = ids[CHUNK + 3];
+        assert_eq!(&*l.remove(gone).unwrap().branch, (CHUNK + 3).to_string());
+        assert!(l.get(gone).is_none() && l.remove(gone).is_none());
+        assert_eq!(l.insert(linger(7)), gone, "the freed slot first");
+        assert_eq!((l.len(), l.chunks.len()), (CHUNK + 10, 2));
+        assert!(
+            l.get(5).is_none(),
+            "a live transaction's id is not a linger's"
+        );
+        assert!(
+            l.get(LINGER_ID | (CHUNK as u64 + 10)).is_none(),
+            "never handed out"
+        );
     }
 
     #[test]
@@ -201,8 +325,8 @@ mod tests {
             Purpose::Server,
             key,
         );
-        assert!(ua.tsx.get(&id).is_some() && ua.lingering.is_empty());
+        assert!(ua.tsx.get(&id).is_some() && ua.lingering.len() == 0);
         ua.close(at(now), call);
-        assert!(ua.tsx.get(&id).is_none() && ua.lingering.get(&id).is_some());
+        assert!(ua.tsx.get(&id).is_none() && ua.lingering.len() == 1);
     }
 }

@@ -76,7 +76,7 @@ use staged::Staged;
 type IdBuild = std::hash::BuildHasherDefault<linedrop_core::IdHasher>;
 use ending::Failure;
 use leg::{Leg, Phase};
-use linger::Linger;
+use linger::Lingering;
 
 /// One transaction and what it is for.
 #[derive(Debug)]
@@ -258,18 +258,18 @@ pub struct SipProvider {
     /// empty slot too. A UDP server transaction outlives its call by up to 64·T1, most of
     /// that in `lingering` rather than here.
     ///
-    /// This table and the others that churn (`tsx_index`, `tsx_by_call`, `lingering`,
-    /// `tombstone_set`) are [`Staged`]: a table that paused to grow or rehash stopped the
-    /// SIP thread long enough to overflow the socket at load.
+    /// This table and the others that churn (`tsx_index`, `tsx_by_call`, `tombstone_set`)
+    /// are [`Staged`]: a table that paused to grow or rehash stopped the SIP thread long
+    /// enough to overflow the socket at load.
     pub(crate) tsx: Staged<u64, Box<TsxEntry>, IdBuild>,
     pub(crate) tsx_index: Staged<Arc<str>, BranchTsx, std::hash::RandomState>,
     /// Each call's live transactions, so per-call work never scans every transaction
     /// (a UDP server transaction outlives its call by Timer J: at R calls/s about 64·R are
     /// live, and a scan per call made the cost per call grow with the rate).
     pub(crate) tsx_by_call: Staged<CallId, Vec<u64>, IdBuild>,
-    /// Server transactions that only wait out their last timer, by their ids (see
-    /// `linger`): indexed and timed like the others, without their machines.
-    pub(crate) lingering: Staged<u64, Linger, IdBuild>,
+    /// Server transactions that only wait out their last timer (see `linger`): indexed and
+    /// timed like the others, under ids of their own, without their machines.
+    pub(crate) lingering: Lingering,
     next_tsx: u64,
     timers: BTreeSet<(Instant, u64)>,
     /// Session timers and keepalives of confirmed dialogs (see `session`).
@@ -306,7 +306,7 @@ impl SipProvider {
             tsx: Staged::default(),
             tsx_index: Staged::default(),
             tsx_by_call: Staged::default(),
-            lingering: Staged::default(),
+            lingering: Lingering::default(),
             next_tsx: 1,
             timers: BTreeSet::new(),
             dialog_timers: BTreeSet::new(),

@@ -1,6 +1,5 @@
 //! Tables that churn without ever pausing to grow: the ones holding what outlives a call
-//! for 64·T1 (transactions, their branch index, each call's transaction list, lingering
-//! transactions, tombstones).
+//! for 64·T1 (transactions, their branch index, each call's transaction list, tombstones).
 //!
 //! A hashbrown table (std's `HashMap`) grows by moving everything it holds into one twice
 //! the size, and under steady insert-and-remove it also rehashes in place now and then to
