@@ -46,7 +46,6 @@ pub(crate) struct Lingering {
     /// Slots handed out so far (the free ones among them are in `free`).
     used: usize,
     free: Vec<usize>,
-    len: usize,
 }
 
 /// Slots per chunk: 160 KB.
@@ -67,7 +66,6 @@ impl Lingering {
             self.used - 1
         });
         self.chunks[slot / CHUNK][slot % CHUNK] = Some(linger);
-        self.len += 1;
         LINGER_ID | slot as u64
     }
 
@@ -91,13 +89,12 @@ impl Lingering {
     fn remove(&mut self, id: u64) -> Option<Linger> {
         let linger = self.slot(id)?.take()?;
         self.free.push((id & !LINGER_ID) as usize);
-        self.len -= 1;
         Some(linger)
     }
 
     /// How many linger.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.used - self.free.len()
     }
 }
 
