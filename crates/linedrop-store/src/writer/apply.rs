@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use linedrop_core::IdMap;
+use linedrop_core::{CallId, IdMap};
 
 use super::{backoff, lock, OnApply, Seq, Shared, StopGuard, CLOSE_ATTEMPTS};
 use crate::error::StoreError;
@@ -116,6 +116,13 @@ fn run<S: Store>(
     // Records taken and not in the store yet, in the order handed over (coalesced after a
     // failed round).
     let mut pending: Vec<Record> = Vec::new();
+    // The round's buffers, kept from round to round: at a steady load each holds about a
+    // second's records (a few hundred bytes each, megabytes in all), and a fresh one every
+    // round was memory the kernel had to map and zero again, on this thread and on the
+    // sender's, which grew the list it was handed back.
+    let mut inbox: Vec<Record> = Vec::new();
+    let mut merged: Vec<Record> = Vec::new();
+    let mut coalescer = Coalescer::default();
     let mut sealed: Vec<PathBuf> = Vec::new();
     let mut held = HeldBack::default();
     // Records taken since the last successful round, before coalescing: what the stats count.
@@ -153,31 +160,36 @@ fn run<S: Store>(
             let quiet = quiet && handed.sealed.is_empty();
             let asked = handed.wanted > applied && handed.through > applied;
             taken += handed.records.len() as u64;
-            if pending.is_empty() {
-                // Most rounds: take the batch as it is rather than copy every record.
-                std::mem::swap(&mut pending, &mut handed.records);
-            } else {
-                pending.append(&mut handed.records);
-            }
+            // Take the batch as it is rather than copy every record; the senders get the
+            // last round's buffer, empty, to fill.
+            std::mem::swap(&mut inbox, &mut handed.records);
             sealed.append(&mut handed.sealed);
             through = through.max(handed.through);
             let closing = handed.closing;
             (closing, !(quiet || asked || closing || retry))
         };
-        // What was held back was handed over first, so it goes first: coalescing keeps the
-        // order of first appearance, and the first `carried` records are those calls.
+        // What was held back was handed over first, then what a failed round left, then
+        // the batch: coalescing keeps the order of first appearance, and the first
+        // `carried` records are the calls held back.
         let carried = held.records.len();
         held.originals = 0;
         // Each record is moved once, into the merged list (a record is a few hundred bytes:
         // appending one list to the other first copied the round's records once more).
-        let (merged, originals) = coalesce(
-            carried + pending.len(),
-            held.records.drain(..).chain(pending.drain(..)),
+        let len = carried + pending.len() + inbox.len();
+        let originals = coalescer.coalesce(
+            len,
+            held.records
+                .drain(..)
+                .chain(pending.drain(..))
+                .chain(inbox.drain(..)),
+            &mut merged,
         );
-        pending = merged;
+        std::mem::swap(&mut pending, &mut merged);
         if may_hold {
-            held.take_open(&mut pending, &originals, carried);
+            held.take_open(&mut pending, originals, carried, &mut merged);
         }
+        trim(&mut inbox, len);
+        trim(&mut merged, len);
         let result = if pending.is_empty() {
             Ok(())
         } else {
@@ -262,11 +274,18 @@ struct HeldBack {
 
 impl HeldBack {
     /// Moves the open records of `pending` that were not held back before (those from
-    /// index `carried` on) here, keeping the order of the rest.
-    fn take_open(&mut self, pending: &mut Vec<Record>, originals: &[u32], carried: usize) {
-        let all = std::mem::replace(pending, Vec::with_capacity(pending.len()));
-        for ((i, record), &n) in all.into_iter().enumerate().zip(originals) {
-            if i < carried || record.completed {
+    /// index `carried` on) here, keeping the order of the rest; `scratch` is an empty
+    /// buffer to sort them in, left empty.
+    fn take_open(
+        &mut self,
+        pending: &mut Vec<Record>,
+        originals: &[u32],
+        carried: usize,
+        scratch: &mut Vec<Record>,
+    ) {
+        scratch.extend(pending.drain(carried..));
+        for (record, &n) in scratch.drain(..).zip(&originals[carried..]) {
+            if record.completed {
                 pending.push(record);
             } else {
                 self.originals += u64::from(n);
@@ -276,40 +295,70 @@ impl HeldBack {
     }
 }
 
-/// One record per call (of `records`, about `len` of them), with the same effect on the
-/// store as writing them all in order: a call's first completed record wins over every
-/// later one, and otherwise its last open record does; its creation time is the one first
-/// written, as the upsert keeps it. The calls keep the order of their first record; beside
-/// each, how many records it stands for.
-///
-/// With a store commit per second, most calls shorter than that have both their records in
-/// one round, and half the upserts go ([`HeldBack`] catches most of the rest).
-fn coalesce(len: usize, records: impl IntoIterator<Item = Record>) -> (Vec<Record>, Vec<u32>) {
-    // Call ids are this process's own, not a peer's: the cheap hash is safe.
-    let mut index: IdMap<_, usize> = IdMap::default();
-    index.reserve(len);
-    let mut out: Vec<Record> = Vec::with_capacity(len);
-    let mut originals: Vec<u32> = Vec::with_capacity(len);
-    for record in records {
-        match index.entry(record.id) {
-            Entry::Vacant(e) => {
-                e.insert(out.len());
-                out.push(record);
-                originals.push(1);
-            }
-            Entry::Occupied(e) => {
-                let at = *e.get();
-                originals[at] += 1;
-                let kept = &mut out[at];
-                if !kept.completed {
-                    let created_at = kept.created_at;
-                    *kept = record;
-                    kept.created_at = created_at;
+/// Gives back most of an empty buffer's room when a round used under a quarter of it, so a
+/// burst's buffers do not stay resident for good; a steady load keeps its room.
+fn trim(buffer: &mut Vec<Record>, used: usize) {
+    if buffer.capacity() / 4 > used {
+        buffer.shrink_to(used * 2);
+    }
+}
+
+/// The index and counts [`Coalescer::coalesce`] works in, kept from round to round.
+#[derive(Default)]
+struct Coalescer {
+    /// Where each call's record is in the output. Call ids are this process's own, not a
+    /// peer's: the cheap hash is safe.
+    index: IdMap<CallId, usize>,
+    /// Beside each output record, how many records it stands for.
+    originals: Vec<u32>,
+}
+
+impl Coalescer {
+    /// Puts in `out` (which it empties first) one record per call of `records` (about
+    /// `len` of them), with the same effect on the store as writing them all in order: a
+    /// call's first completed record wins over every later one, and otherwise its last open
+    /// record does; its creation time is the one first written, as the upsert keeps it. The
+    /// calls keep the order of their first record. Returns, beside each, how many records
+    /// it stands for.
+    ///
+    /// With a store commit per second, most calls shorter than that have both their records
+    /// in one round, and half the upserts go ([`HeldBack`] catches most of the rest).
+    fn coalesce(
+        &mut self,
+        len: usize,
+        records: impl IntoIterator<Item = Record>,
+        out: &mut Vec<Record>,
+    ) -> &[u32] {
+        self.index.clear();
+        self.index.reserve(len);
+        self.originals.clear();
+        out.clear();
+        out.reserve(len);
+        for record in records {
+            match self.index.entry(record.id) {
+                Entry::Vacant(e) => {
+                    e.insert(out.len());
+                    out.push(record);
+                    self.originals.push(1);
+                }
+                Entry::Occupied(e) => {
+                    let at = *e.get();
+                    self.originals[at] += 1;
+                    let kept = &mut out[at];
+                    if !kept.completed {
+                        let created_at = kept.created_at;
+                        *kept = record;
+                        kept.created_at = created_at;
+                    }
                 }
             }
         }
+        if self.index.capacity() / 4 > len {
+            self.index.shrink_to(len * 2);
+            self.originals.shrink_to(len * 2);
+        }
+        &self.originals
     }
-    (out, originals)
 }
 
 #[cfg(test)]
@@ -387,6 +436,39 @@ mod tests {
             holders: Vec::new(),
             completed,
         }
+    }
+
+    /// The coalescer and the round's buffers are used again, round after round: what one
+    /// round held must not leak into the next.
+    #[test]
+    fn a_coalescer_used_again_forgets_the_last_round() {
+        let mut c = Coalescer::default();
+        let mut out = Vec::new();
+        let first = [record(1, false), record(1, true), record(2, false)];
+        assert_eq!(c.coalesce(3, first, &mut out), &[2, 1]);
+        let ids = |out: &[Record]| {
+            out.iter()
+                .map(|r| (r.id.0, r.completed))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&out), [(1, true), (2, false)]);
+        let second = [record(2, true), record(3, false), record(2, false)];
+        assert_eq!(c.coalesce(3, second, &mut out), &[2, 1]);
+        assert_eq!(ids(&out), [(2, true), (3, false)]);
+    }
+
+    /// A burst's room is given back once the load falls; a steady one keeps its own.
+    #[test]
+    fn a_buffer_keeps_its_room_for_a_steady_load_and_gives_back_a_bursts() {
+        let mut b: Vec<Record> = Vec::with_capacity(1000);
+        trim(&mut b, 400);
+        assert_eq!(b.capacity(), 1000);
+        trim(&mut b, 10);
+        assert!(
+            b.capacity() >= 20 && b.capacity() < 1000,
+            "{}",
+            b.capacity()
+        );
     }
 
     /// Waits until `done` holds of the progress (or the deadline passes); returns the
