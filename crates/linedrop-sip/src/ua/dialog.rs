@@ -211,7 +211,7 @@ impl SipProvider {
                 resp.contact(self, leg);
             }
         }
-        self.send_reply(now, from, branch, &req, status, resp);
+        self.send_reply(now, from, branch, &req, status, resp, false);
     }
 
     /// The dialog ended while their re-INVITE's 2xx awaited its ACK: stop resending it.

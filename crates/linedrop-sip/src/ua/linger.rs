@@ -16,22 +16,36 @@
 //! [`InviteServer::remainder`]: crate::transaction::InviteServer::remainder
 //! [`NonInviteServer::remainder`]: crate::transaction::NonInviteServer::remainder
 
-use std::num::NonZeroU64;
+use std::num::{NonZeroU16, NonZeroU64};
 use std::sync::Arc;
 
 use super::{MethodKey, Purpose, SipProvider, Tsx};
+use crate::message::Request;
 use crate::transaction::{Remainder, Wire};
 use crate::ua::Peer;
 
-/// What is left of a server transaction: its key, and the response a retransmitted request
-/// gets again (none: absorbed). Its timer is the one the transaction had.
+/// What is left of a server transaction: its key, and what a retransmitted request gets.
+/// Its timer is the one the transaction had.
 #[derive(Debug)]
 pub(crate) struct Linger {
     /// The key it is indexed under, apart (as a tuple it would take 8 bytes more).
     branch: Arc<str>,
     method: MethodKey,
-    resend: Option<Wire>,
+    answer: Answer,
     retransmissions: u32,
+}
+
+/// How a lingering transaction answers a retransmitted request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// It does not: an INVITE's after its ACK, or after our 2xx.
+    Absorb,
+    /// With the response sent before, kept.
+    Resend(Wire),
+    /// With a response of this status built again from the retransmission: the response
+    /// held nothing else (a BYE's 200), and its bytes, the largest part of what a call
+    /// leaves behind for 64·T1, need not be kept.
+    Rebuild(NonZeroU16),
 }
 
 /// Lingering transactions, in slots reused as they free. A hash table in stages held about
@@ -127,11 +141,16 @@ impl SipProvider {
         };
         debug_assert_eq!(entry.deadline, Some(until));
         let (branch, method) = entry.key;
+        let answer = match (resend, entry.rebuild) {
+            (None, _) => Answer::Absorb,
+            (Some(_), Some(status)) => Answer::Rebuild(status),
+            (Some(bytes), None) => Answer::Resend(bytes),
+        };
         // The index and the timer set point at the linger from now on, under its own id.
         let linger_id = self.lingering.insert(Linger {
             branch: Arc::clone(&branch),
             method,
-            resend,
+            answer,
             retransmissions,
         });
         if let Some(b) = self.tsx_index.get_mut(&*branch) {
@@ -143,18 +162,22 @@ impl SipProvider {
         self.timers.insert((until, linger_id));
     }
 
-    /// A request retransmitted to lingering transaction `id` (if it is one): answered again
-    /// with the final response, or absorbed. The response goes back where the request came
-    /// from, as the first one did (a server transaction answers its request's source).
-    pub(crate) fn linger_retransmit(&mut self, id: u64, from: Peer) -> bool {
+    /// Request `req` retransmitted to lingering transaction `id` (if it is one): answered
+    /// again with the final response, or absorbed. The response goes back where the
+    /// request came from, as the first one did (a server transaction answers its request's
+    /// source).
+    pub(crate) fn linger_retransmit(&mut self, id: u64, from: Peer, req: &Request) -> bool {
         let Some(linger) = self.lingering.get_mut(id) else {
             return false;
         };
-        if let Some(resend) = &linger.resend {
-            linger.retransmissions += 1;
-            let bytes = Arc::clone(resend);
-            self.send(from, bytes);
-        }
+        let bytes = match &linger.answer {
+            Answer::Absorb => return true,
+            Answer::Resend(bytes) => Arc::clone(bytes),
+            // The same request from the same source: the same bytes as the first time.
+            Answer::Rebuild(status) => SipProvider::plain_reply(req, status.get(), from),
+        };
+        linger.retransmissions += 1;
+        self.send(from, bytes);
         true
     }
 
@@ -180,6 +203,29 @@ mod tests {
 
     fn at(instant: Instant) -> Now {
         Now::new(instant, std::time::SystemTime::UNIX_EPOCH)
+    }
+
+    /// An in-dialog BYE (its To has our tag) on `branch`.
+    fn bye(branch: &str) -> Request {
+        request("BYE", branch, ";tag=b")
+    }
+
+    /// A `method` request on `branch`, its To ending in `to_params`.
+    fn request(method: &str, branch: &str, to_params: &str) -> Request {
+        let text = format!(
+            "{method} sip:us@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.2:5060;branch={branch}\r\n\
+             From: <sip:them@127.0.0.2>;tag=a\r\n\
+             To: <sip:us@127.0.0.1>{to_params}\r\n\
+             Call-ID: c1\r\n\
+             CSeq: 2 {method}\r\n\
+             Max-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        match crate::message::parse_message(text.as_bytes()) {
+            Ok(crate::message::Message::Request(r)) => r,
+            other => panic!("not a request: {other:?}"),
+        }
     }
 
     #[test]
@@ -208,18 +254,20 @@ mod tests {
         // Its key finds the linger, under an id no live transaction has.
         let lid = ua.find_tsx("z9hG4bKb", MethodKey::ServerOther).unwrap();
         assert!(lid != id && ua.lingering.get(lid).is_some());
-        assert!(ua.lingering.get(id).is_none() && !ua.linger_retransmit(id, peer));
+        assert!(
+            ua.lingering.get(id).is_none() && !ua.linger_retransmit(id, peer, &bye("z9hG4bKb"))
+        );
         assert_eq!((ua.ledger().transactions, ua.ledger().timers), (1, 1));
 
         // Sent again, to where the retransmission came from.
         let moved = Peer::udp("127.0.0.3:5062".parse().unwrap());
-        assert!(ua.linger_retransmit(lid, moved));
+        assert!(ua.linger_retransmit(lid, moved, &bye("z9hG4bKb")));
         assert_eq!(
             ua.poll_transmit().map(|t| (t.to, t.bytes)),
             Some((moved, ok))
         );
         assert!(
-            !ua.linger_retransmit(lid + 1, moved),
+            !ua.linger_retransmit(lid + 1, moved, &bye("z9hG4bKb")),
             "not a lingering transaction"
         );
 
@@ -231,7 +279,7 @@ mod tests {
         assert!(ua.tsx_index.is_empty(), "its key left the index");
         assert_eq!(ua.stats().retransmissions, 1);
         assert!(ua.poll_transmit().is_none());
-        assert_eq!(std::mem::size_of::<Linger>(), 40);
+        assert_eq!(std::mem::size_of::<Linger>(), 48);
 
         // The next one takes the freed slot, and only it answers there.
         let mut t = NonInviteServer::new(ua.tsx_timers(), false);
@@ -248,10 +296,48 @@ mod tests {
         ua.poll_transmit();
         assert_eq!(ua.find_tsx("z9hG4bKn", MethodKey::ServerOther), Some(lid));
         assert_eq!(ua.find_tsx("z9hG4bKb", MethodKey::ServerOther), None);
-        assert!(ua.linger_retransmit(lid, peer));
+        assert!(ua.linger_retransmit(lid, peer, &bye("z9hG4bKn")));
         assert_eq!(
             ua.poll_transmit().map(|t| t.bytes),
             Some(b"again"[..].into())
+        );
+    }
+
+    /// A response that holds only the request's headers is not kept: the retransmission
+    /// gets it built again, byte for byte, extra headers of its method included.
+    #[test]
+    fn a_plain_response_is_built_again_for_a_retransmission_not_kept() {
+        #[allow(clippy::disallowed_methods)]
+        let now = at(Instant::now());
+        let mut ua = SipProvider::for_tests();
+        let peer = Peer::udp("127.0.0.2:5060".parse().unwrap());
+        let options = request("OPTIONS", "z9hG4bKo", "");
+        let mut sent = Vec::new();
+        for (req, branch) in [(bye("z9hG4bKp"), "z9hG4bKp"), (options, "z9hG4bKo")] {
+            ua.reply(now, peer, &branch.into(), &req, 200, None);
+            let first = ua.poll_transmit().unwrap().bytes;
+            let id = ua.find_tsx(branch, MethodKey::ServerOther).unwrap();
+            let linger = ua.lingering.get(id).expect("lingers");
+            assert_eq!(
+                linger.answer,
+                Answer::Rebuild(NonZeroU16::new(200).unwrap())
+            );
+            assert!(ua.linger_retransmit(id, peer, &req));
+            let again = ua.poll_transmit().unwrap();
+            assert_eq!((again.to, &*again.bytes), (peer, &*first), "{branch}");
+            sent.push(String::from_utf8(first.to_vec()).unwrap());
+        }
+        assert!(
+            sent[0].starts_with("SIP/2.0 200 OK\r\n")
+                && sent[0].contains("\r\nTo: <sip:us@127.0.0.1>;tag=b\r\n")
+        );
+        assert!(
+            sent[1].contains("\r\nAllow: ") && sent[1].contains("\r\nAccept: application/sdp\r\n")
+        );
+        assert_eq!(
+            ua.stats().retransmissions,
+            0,
+            "counted when the linger ends"
         );
     }
 
@@ -260,7 +346,7 @@ mod tests {
         let linger = |n: usize| Linger {
             branch: n.to_string().into(),
             method: MethodKey::ServerOther,
-            resend: None,
+            answer: Answer::Absorb,
             retransmissions: 0,
         };
         let mut l = Lingering::default();

@@ -48,7 +48,7 @@ mod staged;
 mod stats;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::num::NonZeroU64;
+use std::num::{NonZeroU16, NonZeroU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -140,10 +140,37 @@ pub(crate) struct TsxEntry {
     pub(crate) key: (Arc<str>, MethodKey),
     /// Its entry in the timer set.
     pub(crate) deadline: Option<Instant>,
+    /// A server transaction whose final response holds nothing but what the request holds
+    /// (no tag of ours, no header of the moment): its status, so that once it only lingers
+    /// a retransmitted request gets the response built again from it, and the bytes need
+    /// not be kept ([`linger`]).
+    pub(crate) rebuild: Option<NonZeroU16>,
     /// Our INVITE: the 2xx we acknowledged, by To tag (the call's dialog and any extra
     /// forks), with the ACK sent, so a retransmitted 2xx is acknowledged again and nothing
     /// more. Lives as long as the transaction (Timer M), even after the call is freed.
     pub(crate) acks: Vec<(Option<Arc<str>>, Wire)>,
+}
+
+impl TsxEntry {
+    /// A transaction not yet started: no deadline, nothing to rebuild, no ACKs.
+    pub(crate) fn new(
+        tsx: Tsx,
+        peer: Peer,
+        call: Option<CallId>,
+        purpose: Purpose,
+        key: (Arc<str>, MethodKey),
+    ) -> Self {
+        Self {
+            tsx,
+            peer,
+            call,
+            purpose,
+            key,
+            deadline: None,
+            rebuild: None,
+            acks: Vec::new(),
+        }
+    }
 }
 
 /// How transactions are matched: CANCEL has its own, ACK goes with INVITE (RFC 3261
@@ -421,6 +448,11 @@ impl SipProvider {
         purpose: Purpose,
         key: (Arc<str>, MethodKey),
     ) -> u64 {
+        self.insert_tsx(now, TsxEntry::new(tsx, peer, call, purpose, key))
+    }
+
+    /// Indexes and starts transaction `entry` (its deadline not yet set); returns its id.
+    pub(crate) fn insert_tsx(&mut self, now: Instant, entry: TsxEntry) -> u64 {
         let id = self.next_tsx;
         self.next_tsx += 1;
         // Ids start at 1 and only grow.
@@ -428,23 +460,12 @@ impl SipProvider {
         // One lookup per stage: a new branch (nearly every transaction) is hashed for the
         // search and once more to go in, not searched for again by an insert.
         self.tsx_index
-            .get_or_default(Arc::clone(&key.0))
-            .set(key.1, slot);
-        if let Some(c) = call {
+            .get_or_default(Arc::clone(&entry.key.0))
+            .set(entry.key.1, slot);
+        if let Some(c) = entry.call {
             self.tsx_by_call.get_or_default(c).push(id);
         }
-        self.tsx.insert(
-            id,
-            Box::new(TsxEntry {
-                tsx,
-                peer,
-                call,
-                purpose,
-                key,
-                deadline: None,
-                acks: Vec::new(),
-            }),
-        );
+        self.tsx.insert(id, Box::new(entry));
         self.sync_tsx(now, id);
         id
     }

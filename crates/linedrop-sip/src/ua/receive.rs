@@ -8,15 +8,16 @@ use super::build::ALLOW;
 use super::dialog_key::lookup;
 use super::peer::Peer;
 use super::reply::Reply;
-use super::{MethodKey, Purpose, SipProvider, Tsx};
+use super::{MethodKey, Purpose, SipProvider, Tsx, TsxEntry};
 use std::net::IpAddr;
+use std::num::NonZeroU16;
 use std::sync::Arc;
 
 use crate::message::{
     ip_string, parse_message_with, salvage_request_parts, Digits, HeaderName, Headers, Host,
     Message, Method, ParseConfig, ParseError, Request, Response,
 };
-use crate::transaction::{InviteServer, NonInviteServer};
+use crate::transaction::{InviteServer, NonInviteServer, Wire};
 
 /// Option tags we support: RFC 4028 session timers.
 pub(crate) const SUPPORTED: &[&str] = &["timer"];
@@ -90,7 +91,7 @@ impl SipProvider {
         let method = req.method().clone();
         // A retransmission is answered by its transaction.
         if let Some(id) = self.find_tsx(&branch, MethodKey::server(&method)) {
-            if self.linger_retransmit(id, from) {
+            if self.linger_retransmit(id, from, &req) {
                 return;
             }
             if let Some(entry) = self.tsx.get_mut(&id) {
@@ -177,7 +178,10 @@ impl SipProvider {
         to_tag: Option<&str>,
     ) {
         let resp = Reply::new(req, status, to_tag, from, 0);
-        self.send_reply(now, from, branch, req, status, resp);
+        // Without a tag of ours (the request's To had one, or none is given) the response is
+        // the request's own headers: a retransmission can have it built again.
+        let plain = to_tag.is_none() || has_to_tag(req);
+        self.send_reply(now, from, branch, req, status, resp, plain);
     }
 
     fn reply_with(
@@ -190,12 +194,16 @@ impl SipProvider {
         extra: Option<(HeaderName, String)>,
     ) {
         let mut resp = Reply::new(req, status, None, from, 0);
+        let plain = extra.is_none();
         if let Some((name, value)) = extra {
             resp.header(name, &value);
         }
-        self.send_reply(now, from, branch, req, status, resp);
+        self.send_reply(now, from, branch, req, status, resp, plain);
     }
 
+    /// Sends `resp`, our final response to `req`, through a new server transaction. `plain`:
+    /// it is what [`SipProvider::plain_reply`] builds from `req` and `from` alone.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn send_reply(
         &mut self,
         now: Now,
@@ -204,24 +212,23 @@ impl SipProvider {
         req: &Request,
         status: u16,
         mut resp: Reply,
+        plain: bool,
     ) {
-        if status == 405 || (status == 200 && req.method() == &Method::Options) {
-            resp.header(HeaderName::Allow, ALLOW);
-        }
-        if req.method() == &Method::Options && status == 200 {
-            resp.header(HeaderName::Accept, "application/sdp");
-        }
+        add_method_headers(req, status, &mut resp);
         let mut tsx = NonInviteServer::new(self.tsx_timers(), from.transport.is_reliable());
         tsx.respond(now.instant, status, resp.finish(&[]).into());
         let key = (Arc::clone(branch), MethodKey::server(req.method()));
-        self.add_tsx(
-            now.instant,
-            Tsx::NonInviteServer(tsx),
-            from,
-            None,
-            Purpose::Server,
-            key,
-        );
+        let mut entry = TsxEntry::new(Tsx::NonInviteServer(tsx), from, None, Purpose::Server, key);
+        entry.rebuild = NonZeroU16::new(status).filter(|_| plain);
+        self.insert_tsx(now.instant, entry);
+    }
+
+    /// Our final response with `status` to `req` from `from` that holds nothing but the
+    /// request's own headers, as [`SipProvider::reply`] writes it with no tag of ours.
+    pub(crate) fn plain_reply(req: &Request, status: u16, from: Peer) -> Wire {
+        let mut resp = Reply::new(req, status, None, from, 0);
+        add_method_headers(req, status, &mut resp);
+        resp.finish(&[]).into()
     }
 
     /// Answers an INVITE we will not take, statefully (so its ACK and retransmissions are
@@ -356,6 +363,24 @@ pub(crate) fn user_of(uri: &str) -> String {
             .and_then(|u| u.as_sip().and_then(|s| s.user.clone()))
     })
     .unwrap_or_default()
+}
+
+/// What a response to `req`'s method always carries: Allow on a 405 and on OPTIONS' 200
+/// (with Accept there).
+fn add_method_headers(req: &Request, status: u16, resp: &mut Reply) {
+    if status == 405 || (status == 200 && req.method() == &Method::Options) {
+        resp.header(HeaderName::Allow, ALLOW);
+    }
+    if req.method() == &Method::Options && status == 200 {
+        resp.header(HeaderName::Accept, "application/sdp");
+    }
+}
+
+/// Whether `req`'s To has a tag (so our response adds none).
+fn has_to_tag(req: &Request) -> bool {
+    req.headers()
+        .with_to(|t| t.tag().is_some())
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
