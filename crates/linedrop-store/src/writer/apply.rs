@@ -146,10 +146,26 @@ fn run<S: Store>(
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let quiet = waited.timed_out();
             if quiet {
+                // Under load the senders hand records over all along (they wake nobody) and
+                // the wait ends by the clock as often as by a seal: only a second in which
+                // none came is a lull.
+                let lull = handed.records.is_empty();
                 // The tick writes and seals, which takes this lock: not while holding it.
                 drop(handed);
                 tick();
                 if held.records.is_empty() {
+                    if lull {
+                        // The buffers give their room back until the load returns (the
+                        // senders' only if the tick handed nothing over).
+                        (inbox, merged, coalescer) = Default::default();
+                        if pending.is_empty() {
+                            pending = Vec::new();
+                        }
+                        let mut handed = lock(&queue.handed);
+                        if handed.records.is_empty() {
+                            handed.records = Vec::new();
+                        }
+                    }
                     continue;
                 }
                 // Nothing came for a while: what was held back goes in now.
