@@ -201,6 +201,11 @@ fn their_cancel_is_answered_200_and_487_and_its_reason_recorded() {
         "the 487 keeps the early dialog's tag"
     );
     assert_eq!(
+        to_tag(sent[0].msg()),
+        d.ua_tag,
+        "the 200 to the CANCEL has the same tag (RFC 3261 §9.2)"
+    );
+    assert_eq!(
         rig.state(h),
         CallState::Disconnected,
         "torn down once the 487 is ACKed"

@@ -436,11 +436,13 @@ fn a_bye_for_an_unknown_dialog_gets_481() {
     let b = rig.fresh("branch");
     rig.feed(d.bye(&b, &[]));
     rig.one("481 BYE");
-    // Without a To tag it cannot name a dialog either.
+    // Without a To tag it cannot name a dialog either; the response adds a tag of ours
+    // (RFC 3261 §8.2.6.2).
     let mut d = Dialog::inbound(&mut rig);
     let b = rig.fresh("branch");
     rig.feed(d.bye(&b, &[]));
-    rig.one("481 BYE");
+    let resp = rig.one("481 BYE");
+    assert!(to_tag(resp.msg()).is_some(), "a tag of ours");
     assert_eq!(rig.engine.ledger().total_calls(), 0);
     rig.quiesce();
 }

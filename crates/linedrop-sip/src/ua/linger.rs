@@ -311,7 +311,7 @@ mod tests {
         let now = at(Instant::now());
         let mut ua = SipProvider::for_tests();
         let peer = Peer::udp("127.0.0.2:5060".parse().unwrap());
-        let options = request("OPTIONS", "z9hG4bKo", "");
+        let options = request("OPTIONS", "z9hG4bKo", ";tag=b");
         let mut sent = Vec::new();
         for (req, branch) in [(bye("z9hG4bKp"), "z9hG4bKp"), (options, "z9hG4bKo")] {
             ua.reply(now, peer, &branch.into(), &req, 200, None);
@@ -339,6 +339,21 @@ mod tests {
             0,
             "counted when the linger ends"
         );
+
+        // Outside a dialog the response adds a tag of ours (§8.2.6.2), which only the
+        // bytes kept can repeat.
+        let options = request("OPTIONS", "z9hG4bKq", "");
+        ua.reply(now, peer, &"z9hG4bKq".into(), &options, 200, None);
+        let first = ua.poll_transmit().unwrap().bytes;
+        let text = String::from_utf8(first.to_vec()).unwrap();
+        assert!(text.contains("\r\nTo: <sip:us@127.0.0.1>;tag="), "{text}");
+        let id = ua.find_tsx("z9hG4bKq", MethodKey::ServerOther).unwrap();
+        assert_eq!(
+            ua.lingering.get(id).unwrap().answer,
+            Answer::Resend(first.clone())
+        );
+        assert!(ua.linger_retransmit(id, peer, &options));
+        assert_eq!(ua.poll_transmit().unwrap().bytes, first);
     }
 
     #[test]

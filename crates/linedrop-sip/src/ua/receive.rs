@@ -177,10 +177,13 @@ impl SipProvider {
         status: u16,
         to_tag: Option<&str>,
     ) {
+        // §8.2.6.2: a final response to a request whose To has no tag adds ours (a fresh
+        // one unless given). Where the To has one, the response is the request's own
+        // headers, and a retransmission can have it built again.
+        let plain = has_to_tag(req);
+        let fresh = (!plain && to_tag.is_none()).then(|| self.ids.tag());
+        let to_tag = to_tag.or(fresh.as_deref());
         let resp = Reply::new(req, status, to_tag, from, 0);
-        // Without a tag of ours (the request's To had one, or none is given) the response is
-        // the request's own headers: a retransmission can have it built again.
-        let plain = to_tag.is_none() || has_to_tag(req);
         self.send_reply(now, from, branch, req, status, resp, plain);
     }
 
@@ -193,8 +196,9 @@ impl SipProvider {
         status: u16,
         extra: Option<(HeaderName, String)>,
     ) {
-        let mut resp = Reply::new(req, status, None, from, 0);
-        let plain = extra.is_none();
+        let plain = extra.is_none() && has_to_tag(req);
+        let tag = (!has_to_tag(req)).then(|| self.ids.tag());
+        let mut resp = Reply::new(req, status, tag.as_deref(), from, 0);
         if let Some((name, value)) = extra {
             resp.header(name, &value);
         }

@@ -382,8 +382,12 @@ impl SipProvider {
         let Some(id) = invite else {
             return self.reply(now, from, branch, &req, 481, None);
         };
-        self.reply(now, from, branch, &req, 200, None);
         let call = self.tsx.get(&id).and_then(|e| e.call);
+        // §9.2: the same To tag as our response to the INVITE.
+        let tag = call
+            .and_then(|c| self.legs.get(&c))
+            .map(|l| Arc::clone(&l.local_tag));
+        self.reply(now, from, branch, &req, 200, tag.as_deref());
         let Some(call) = call else { return };
         if self.legs.get(&call).map(|l| l.phase) != Some(Phase::Offered) {
             return; // Already answered or rejected: the CANCEL changes nothing (§9.2).
