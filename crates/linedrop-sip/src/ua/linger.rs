@@ -11,7 +11,8 @@
 //! ([`InviteServer::remainder`], [`NonInviteServer::remainder`]), it is replaced by a
 //! [`Linger`] in a slot of [`Lingering`], under an id of its own that its index entry and
 //! timer are moved to, and the entry's memory goes back to the allocator while it is still
-//! warm, for the next call's transactions.
+//! warm, for the next call's transactions. A final response that holds only the request's
+//! own headers (a BYE's 200) is not even kept: a retransmission has it built again.
 //!
 //! [`InviteServer::remainder`]: crate::transaction::InviteServer::remainder
 //! [`NonInviteServer::remainder`]: crate::transaction::NonInviteServer::remainder

@@ -196,8 +196,9 @@ impl SipProvider {
         status: u16,
         extra: Option<(HeaderName, String)>,
     ) {
-        let plain = extra.is_none() && has_to_tag(req);
-        let tag = (!has_to_tag(req)).then(|| self.ids.tag());
+        let tagged = has_to_tag(req);
+        let plain = extra.is_none() && tagged;
+        let tag = (!tagged).then(|| self.ids.tag());
         let mut resp = Reply::new(req, status, tag.as_deref(), from, 0);
         if let Some((name, value)) = extra {
             resp.header(name, &value);
