@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use linedrop_core::{CallId, IdMap};
+use linedrop_core::IdMap;
 
 use super::{backoff, lock, OnApply, Seq, Shared, StopGuard, CLOSE_ATTEMPTS};
 use crate::error::StoreError;
@@ -19,12 +19,8 @@ use crate::store::Store;
 /// What the senders have handed over and the applier has not taken yet.
 #[derive(Default)]
 struct Handed {
-    /// Durable records, in send order, in the batches they were written in. Each batch
-    /// is its own small allocation, made on the sender's thread and freed on the
-    /// applier's: one list of them all, grown by the sender, cost it fresh pages every
-    /// round, and kept from round to round it held a round's worth of records for good,
-    /// growing in steps with the largest round.
-    batches: Vec<Vec<Record>>,
+    /// Durable records, in send order.
+    records: Vec<Record>,
     /// The [`Seq`] of the last of them.
     through: Seq,
     /// Sealed segments: each may go once everything handed before it is in the store.
@@ -48,9 +44,9 @@ impl Queue {
     /// Hands over a batch that is durable through `through`.
     /// The batch was reported durable just before (the callback needs it first), so a
     /// reader may already want it: then the applier is woken for it.
-    pub(super) fn hand(&self, batch: Vec<Record>, through: Seq) {
+    pub(super) fn hand(&self, batch: impl Iterator<Item = Record>, through: Seq) {
         let mut handed = lock(&self.handed);
-        handed.batches.push(batch);
+        handed.records.extend(batch);
         let wanted = handed.wanted > handed.through;
         handed.through = through;
         drop(handed);
@@ -120,13 +116,6 @@ fn run<S: Store>(
     // Records taken and not in the store yet, in the order handed over (coalesced after a
     // failed round).
     let mut pending: Vec<Record> = Vec::new();
-    // The batches taken (the list, emptied, goes back to the senders), and the round's
-    // buffers, kept from round to round: at a steady load each holds about a second's
-    // records (a few hundred bytes each, megabytes in all), and fresh ones every round
-    // were memory the kernel had to map and zero again.
-    let mut inbox: Vec<Vec<Record>> = Vec::new();
-    let mut merged: Vec<Record> = Vec::new();
-    let mut coalescer = Coalescer::default();
     let mut sealed: Vec<PathBuf> = Vec::new();
     let mut held = HeldBack::default();
     // Records taken since the last successful round, before coalescing: what the stats count.
@@ -150,26 +139,10 @@ fn run<S: Store>(
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let quiet = waited.timed_out();
             if quiet {
-                // Under load the senders hand records over all along (they wake nobody) and
-                // the wait ends by the clock as often as by a seal: only a second in which
-                // none came is a lull.
-                let lull = handed.batches.is_empty();
                 // The tick writes and seals, which takes this lock: not while holding it.
                 drop(handed);
                 tick();
                 if held.records.is_empty() {
-                    if lull {
-                        // The buffers give their room back until the load returns (the
-                        // senders' only if the tick handed nothing over).
-                        (inbox, merged, coalescer) = Default::default();
-                        if pending.is_empty() {
-                            pending = Vec::new();
-                        }
-                        let mut handed = lock(&queue.handed);
-                        if handed.batches.is_empty() {
-                            handed.batches = Vec::new();
-                        }
-                    }
                     continue;
                 }
                 // Nothing came for a while: what was held back goes in now.
@@ -179,37 +152,32 @@ fn run<S: Store>(
             // new is quiet.
             let quiet = quiet && handed.sealed.is_empty();
             let asked = handed.wanted > applied && handed.through > applied;
-            // Take the batches as they are rather than copy every record; the senders get
-            // the last round's list, empty, to fill.
-            std::mem::swap(&mut inbox, &mut handed.batches);
+            taken += handed.records.len() as u64;
+            if pending.is_empty() {
+                // Most rounds: take the batch as it is rather than copy every record.
+                std::mem::swap(&mut pending, &mut handed.records);
+            } else {
+                pending.append(&mut handed.records);
+            }
             sealed.append(&mut handed.sealed);
             through = through.max(handed.through);
             let closing = handed.closing;
             (closing, !(quiet || asked || closing || retry))
         };
-        // What was held back was handed over first, then what a failed round left, then
-        // the batch: coalescing keeps the order of first appearance, and the first
-        // `carried` records are the calls held back.
+        // What was held back was handed over first, so it goes first: coalescing keeps the
+        // order of first appearance, and the first `carried` records are those calls.
         let carried = held.records.len();
         held.originals = 0;
         // Each record is moved once, into the merged list (a record is a few hundred bytes:
         // appending one list to the other first copied the round's records once more).
-        let batched: usize = inbox.iter().map(Vec::len).sum();
-        taken += batched as u64;
-        let len = carried + pending.len() + batched;
-        let originals = coalescer.coalesce(
-            len,
-            held.records
-                .drain(..)
-                .chain(pending.drain(..))
-                .chain(inbox.drain(..).flatten()),
-            &mut merged,
+        let (merged, originals) = coalesce(
+            carried + pending.len(),
+            held.records.drain(..).chain(pending.drain(..)),
         );
-        std::mem::swap(&mut pending, &mut merged);
+        pending = merged;
         if may_hold {
-            held.take_open(&mut pending, originals, carried, &mut merged);
+            held.take_open(&mut pending, &originals, carried);
         }
-        trim(&mut merged, len);
         let result = if pending.is_empty() {
             Ok(())
         } else {
@@ -222,7 +190,6 @@ fn run<S: Store>(
                     on_apply(&pending);
                 }
                 pending.clear();
-                trim(&mut pending, len);
                 // The store has them: the segments may go, except those that may hold a
                 // record held back, which go after the next round. One that cannot be
                 // deleted is only replayed (harmlessly) at the next start.
@@ -295,18 +262,11 @@ struct HeldBack {
 
 impl HeldBack {
     /// Moves the open records of `pending` that were not held back before (those from
-    /// index `carried` on) here, keeping the order of the rest; `scratch` is an empty
-    /// buffer to sort them in, left empty.
-    fn take_open(
-        &mut self,
-        pending: &mut Vec<Record>,
-        originals: &[u32],
-        carried: usize,
-        scratch: &mut Vec<Record>,
-    ) {
-        scratch.extend(pending.drain(carried..));
-        for (record, &n) in scratch.drain(..).zip(&originals[carried..]) {
-            if record.completed {
+    /// index `carried` on) here, keeping the order of the rest.
+    fn take_open(&mut self, pending: &mut Vec<Record>, originals: &[u32], carried: usize) {
+        let all = std::mem::replace(pending, Vec::with_capacity(pending.len()));
+        for ((i, record), &n) in all.into_iter().enumerate().zip(originals) {
+            if i < carried || record.completed {
                 pending.push(record);
             } else {
                 self.originals += u64::from(n);
@@ -316,75 +276,40 @@ impl HeldBack {
     }
 }
 
-/// Gives an empty buffer room for this round's records and a quarter more, new, once it
-/// has half as much again beyond that: a steady load keeps its room, and one larger round
-/// does not leave every later one holding its size. (Kept at their largest, the buffers
-/// grew in steps as a round came a little larger than any before: in the 1M-call soak
-/// that read as drift. `shrink_to` is not enough: the allocator may keep the block.)
-fn trim(buffer: &mut Vec<Record>, used: usize) {
-    let room = used + used / 4;
-    if buffer.capacity() > room + room / 2 {
-        *buffer = Vec::with_capacity(room);
-    }
-}
-
-/// The index and counts [`Coalescer::coalesce`] works in, kept from round to round.
-#[derive(Default)]
-struct Coalescer {
-    /// Where each call's record is in the output. Call ids are this process's own, not a
-    /// peer's: the cheap hash is safe.
-    index: IdMap<CallId, usize>,
-    /// Beside each output record, how many records it stands for.
-    originals: Vec<u32>,
-}
-
-impl Coalescer {
-    /// Puts in `out` (which it empties first) one record per call of `records` (about
-    /// `len` of them), with the same effect on the store as writing them all in order: a
-    /// call's first completed record wins over every later one, and otherwise its last open
-    /// record does; its creation time is the one first written, as the upsert keeps it. The
-    /// calls keep the order of their first record. Returns, beside each, how many records
-    /// it stands for.
-    ///
-    /// With a store commit per second, most calls shorter than that have both their records
-    /// in one round, and half the upserts go ([`HeldBack`] catches most of the rest).
-    fn coalesce(
-        &mut self,
-        len: usize,
-        records: impl IntoIterator<Item = Record>,
-        out: &mut Vec<Record>,
-    ) -> &[u32] {
-        // Room for a quarter more than this round, as `trim` leaves the buffers.
-        let room = len + len / 4;
-        if self.index.capacity() > room + room / 2 {
-            (self.index, self.originals) = Default::default();
-        }
-        self.index.clear();
-        self.index.reserve(len);
-        self.originals.clear();
-        out.clear();
-        out.reserve(len);
-        for record in records {
-            match self.index.entry(record.id) {
-                Entry::Vacant(e) => {
-                    e.insert(out.len());
-                    out.push(record);
-                    self.originals.push(1);
-                }
-                Entry::Occupied(e) => {
-                    let at = *e.get();
-                    self.originals[at] += 1;
-                    let kept = &mut out[at];
-                    if !kept.completed {
-                        let created_at = kept.created_at;
-                        *kept = record;
-                        kept.created_at = created_at;
-                    }
+/// One record per call (of `records`, about `len` of them), with the same effect on the
+/// store as writing them all in order: a call's first completed record wins over every
+/// later one, and otherwise its last open record does; its creation time is the one first
+/// written, as the upsert keeps it. The calls keep the order of their first record; beside
+/// each, how many records it stands for.
+///
+/// With a store commit per second, most calls shorter than that have both their records in
+/// one round, and half the upserts go ([`HeldBack`] catches most of the rest).
+fn coalesce(len: usize, records: impl IntoIterator<Item = Record>) -> (Vec<Record>, Vec<u32>) {
+    // Call ids are this process's own, not a peer's: the cheap hash is safe.
+    let mut index: IdMap<_, usize> = IdMap::default();
+    index.reserve(len);
+    let mut out: Vec<Record> = Vec::with_capacity(len);
+    let mut originals: Vec<u32> = Vec::with_capacity(len);
+    for record in records {
+        match index.entry(record.id) {
+            Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(record);
+                originals.push(1);
+            }
+            Entry::Occupied(e) => {
+                let at = *e.get();
+                originals[at] += 1;
+                let kept = &mut out[at];
+                if !kept.completed {
+                    let created_at = kept.created_at;
+                    *kept = record;
+                    kept.created_at = created_at;
                 }
             }
         }
-        &self.originals
     }
+    (out, originals)
 }
 
 #[cfg(test)]
@@ -462,39 +387,6 @@ mod tests {
             holders: Vec::new(),
             completed,
         }
-    }
-
-    /// The coalescer and the round's buffers are used again, round after round: what one
-    /// round held must not leak into the next.
-    #[test]
-    fn a_coalescer_used_again_forgets_the_last_round() {
-        let mut c = Coalescer::default();
-        let mut out = Vec::new();
-        let first = [record(1, false), record(1, true), record(2, false)];
-        assert_eq!(c.coalesce(3, first, &mut out), &[2, 1]);
-        let ids = |out: &[Record]| {
-            out.iter()
-                .map(|r| (r.id.0, r.completed))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(ids(&out), [(1, true), (2, false)]);
-        let second = [record(2, true), record(3, false), record(2, false)];
-        assert_eq!(c.coalesce(3, second, &mut out), &[2, 1]);
-        assert_eq!(ids(&out), [(2, true), (3, false)]);
-    }
-
-    /// A burst's room is given back once the load falls; a steady one keeps its own.
-    #[test]
-    fn a_buffer_keeps_its_room_for_a_steady_load_and_gives_back_a_bursts() {
-        let mut b: Vec<Record> = Vec::with_capacity(1000);
-        trim(&mut b, 600);
-        assert_eq!(b.capacity(), 1000);
-        trim(&mut b, 400);
-        assert!(
-            b.capacity() >= 500 && b.capacity() < 1000,
-            "{}",
-            b.capacity()
-        );
     }
 
     /// Waits until `done` holds of the progress (or the deadline passes); returns the
@@ -580,38 +472,42 @@ mod tests {
         let rig = Rig::new(Duration::from_secs(3600));
 
         // Call 1 is still open at the end of the round: held back, with its segment.
-        rig.queue
-            .hand(vec![record(1, false), record(2, false), record(2, true)], 3);
+        rig.queue.hand(
+            [record(1, false), record(2, false), record(2, true)].into_iter(),
+            3,
+        );
         let first = rig.seal(1);
         assert_eq!(rig.next(), [(2, true)]);
         assert_eq!(applied(&rig.shared, 2), (2, 0));
         assert!(first.exists(), "deleted while it held call 1's record");
 
         // Its end comes in the next round: one row for the call, written once.
-        rig.queue.hand(vec![record(1, true)], 4);
+        rig.queue.hand([record(1, true)].into_iter(), 4);
         let second = rig.seal(2);
         assert_eq!(rig.next(), [(1, true)]);
         assert_eq!(applied(&rig.shared, 4), (4, 4));
         assert!(!first.exists() && !second.exists());
 
         // Held back once only: call 3, open at two rounds' ends, goes in open at the second.
-        rig.queue.hand(vec![record(3, false), record(4, true)], 6);
+        rig.queue
+            .hand([record(3, false), record(4, true)].into_iter(), 6);
         rig.seal(3);
         assert_eq!(rig.next(), [(4, true)]);
-        rig.queue.hand(vec![record(5, false)], 7);
+        rig.queue.hand([record(5, false)].into_iter(), 7);
         rig.seal(4);
         assert_eq!(rig.next(), [(3, false)]);
         assert_eq!(applied(&rig.shared, 6), (6, 6));
 
         // A reader's request holds nothing back.
-        rig.queue.hand(vec![record(6, false)], 8);
+        rig.queue.hand([record(6, false)].into_iter(), 8);
         rig.queue.want(8);
         assert_eq!(rig.next(), [(5, false), (6, false)]);
         assert_eq!(applied(&rig.shared, 8), (8, 8));
 
         // A failed round holds nothing back either: its retry writes everything.
         rig.failing.store(true, Ordering::SeqCst);
-        rig.queue.hand(vec![record(7, false), record(8, true)], 10);
+        rig.queue
+            .hand([record(7, false), record(8, true)].into_iter(), 10);
         rig.seal(5);
         let (_, _, failed) = wait_until(&rig.shared, |p| p.stats.failed_applies > 0);
         assert!(failed > 0);
@@ -622,7 +518,7 @@ mod tests {
         assert_eq!(applied(&rig.shared, 10), (10, 10));
 
         // And the last round writes what is held.
-        rig.queue.hand(vec![record(9, false)], 11);
+        rig.queue.hand([record(9, false)].into_iter(), 11);
         rig.seal(6);
         rig.queue.close();
         assert_eq!(rig.applier.join().expect("applier thread"), Ok(()));
@@ -633,7 +529,7 @@ mod tests {
     #[test]
     fn what_is_held_back_goes_in_once_nothing_comes_for_a_while() {
         let rig = Rig::new(Duration::from_millis(10));
-        rig.queue.hand(vec![record(1, false)], 1);
+        rig.queue.hand([record(1, false)].into_iter(), 1);
         let segment = rig.seal(1);
         // Nothing else comes: the round after the quiet spell writes it, and the segment goes.
         assert_eq!(rig.next(), [(1, false)]);

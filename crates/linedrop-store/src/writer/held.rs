@@ -242,7 +242,7 @@ impl Held {
                 batch,
             });
         }
-        self.queue.hand(self.records.drain(..n).collect(), through);
+        self.queue.hand(self.records.drain(..n), through);
         if self.appender.as_ref().is_some_and(Appender::due) {
             self.seal();
         }
