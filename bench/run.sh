@@ -83,31 +83,36 @@ wait_port() { # PROTO PORT: until something listens
     echo "nothing listens on $1 port $2" >&2; return 1
 }
 
+# SUT_CPUS / UAC_CPUS (taskset core lists, e.g. 0 and 1) confine the system under test and
+# SIPp's uac to those cores; unset, the scheduler places both. (Prefixes, not wrapper
+# functions: a background job's $! must be the process itself.)
 start_sut() { # TARGET
+    local pin=(); [ -z "${SUT_CPUS:-}" ] || pin=(taskset -c "$SUT_CPUS")
     case "$1" in
         linedrop-*)
             rm -f "$WORK"/linedrop.db*; write_config
-            RUST_LOG="${RUST_LOG:-warn}" "$LINEDROP_BIN" serve --config "$WORK/linedrop.toml" \
+            RUST_LOG="${RUST_LOG:-warn}" "${pin[@]}" "$LINEDROP_BIN" serve --config "$WORK/linedrop.toml" \
                 >"$WORK/sut.log" 2>&1 &
             SUT_PID=$!
             wait_port tcp "$API_PORT" ;;
         sipp-uas)
-            sipp -sn uas -i 127.0.0.1 -p "$SUT_PORT" -t u1 -buff_size $BUF -nostdin >"$WORK/sut.log" 2>&1 </dev/null &
+            "${pin[@]}" sipp -sn uas -i 127.0.0.1 -p "$SUT_PORT" -t u1 -buff_size $BUF -nostdin \
+                >"$WORK/sut.log" 2>&1 </dev/null &
             SUT_PID=$!
             wait_port udp "$SUT_PORT" ;;
         sipp-uas-tcp)
-            sipp -sn uas -i 127.0.0.1 -p "$SUT_PORT" -t t1 -buff_size $BUF -nostdin \
+            "${pin[@]}" sipp -sn uas -i 127.0.0.1 -p "$SUT_PORT" -t t1 -buff_size $BUF -nostdin \
                 >"$WORK/sut.log" 2>&1 </dev/null &
             SUT_PID=$!
             wait_port tcp "$SUT_PORT" ;;
         rsip-uas)
             [ -x "$RSIP_UAS_BIN" ] || { echo "build bench/peers/rsip-uas first (README)" >&2; return 1; }
-            "$RSIP_UAS_BIN" "$SUT_PORT" >"$WORK/sut.log" 2>&1 &
+            "${pin[@]}" "$RSIP_UAS_BIN" "$SUT_PORT" >"$WORK/sut.log" 2>&1 &
             SUT_PID=$!
             wait_port udp "$SUT_PORT" ;;
         floor-uas)
             [ -x "$FLOOR_UAS_BIN" ] || { echo "build bench/peers/floor-uas first (README)" >&2; return 1; }
-            "$FLOOR_UAS_BIN" "$SUT_PORT" >"$WORK/sut.log" 2>&1 &
+            "${pin[@]}" "$FLOOR_UAS_BIN" "$SUT_PORT" >"$WORK/sut.log" 2>&1 &
             SUT_PID=$!
             wait_port udp "$SUT_PORT" ;;
         *) echo "unknown target $1" >&2; return 2 ;;
@@ -142,8 +147,9 @@ uac() { # TRANSPORT RATE CALLS [extra sipp args]: runs SIPp's uac to the end; se
     rm -f "$WORK/stat.csv"
     local to=$(( calls / (rate > 0 ? rate : 1) + HOLD_MS / 1000 + 30 ))
     local t0; t0=$(date +%s.%N)
+    local pin=(); [ -z "${UAC_CPUS:-}" ] || pin=(taskset -c "$UAC_CPUS")
     set +e
-    sipp -sn uac "127.0.0.1:$SUT_PORT" -s bench -i 127.0.0.1 -p "$UAC_PORT" -t "$t" \
+    "${pin[@]}" sipp -sn uac "127.0.0.1:$SUT_PORT" -s bench -i 127.0.0.1 -p "$UAC_PORT" -t "$t" \
         -r "$rate" -m "$calls" -d "$HOLD_MS" -buff_size $BUF -nostdin -aa \
         -recv_timeout 5000 -timeout "${to}s" \
         -trace_stat -stf "$WORK/stat.csv" -fd 1 "$@" >"$WORK/uac.out" 2>&1 </dev/null
@@ -247,7 +253,7 @@ mode_rate() { # TARGET
         r=$(( (lo + hi) / 2 ))
         if probe "$1" "$r"; then lo=$r; else hi=$r; fi
     done
-    echo "RESULT rate target=$1 max_clean_cps=$lo first_unclean_cps=$hi probe_s=$PROBE_S hold_ms=$HOLD_MS"
+    echo "RESULT rate target=$1 max_clean_cps=$lo first_unclean_cps=$hi probe_s=$PROBE_S hold_ms=$HOLD_MS sut_cpus=${SUT_CPUS:-any} uac_cpus=${UAC_CPUS:-any}"
 }
 
 mode_cpu() { # TARGET RATE SECONDS
@@ -368,12 +374,15 @@ mode_soak() { # CALLS RATE
     # after it, so the first sample waits that long (plus the hold and a margin), and for
     # 10 % of the calls. Earlier, RSS is still filling and any later level looks like drift.
     local warm_s="${WARM_S:-$(( 64 * ${T1_MS:-500} / 1000 + HOLD_MS / 1000 + 10 ))}"
-    local warm="" mid="" late="" done_calls t0=$SECONDS
+    local warm="" warm_at="" mid="" late="" done_calls rss t0=$SECONDS
+    : >"$WORK/rss.txt"
     while kill -0 "$UAC_PID" 2>/dev/null; do
         sleep 0.5
         [ -f "$WORK/stat.csv" ] || continue
         done_calls=$(( $(stat_col 'SuccessfulCall(C)') + $(stat_col 'FailedCall(C)') ))
-        [ -z "$warm" ] && [ "$done_calls" -ge $(( calls / 10 )) ] && [ $(( SECONDS - t0 )) -ge "$warm_s" ] && warm=$(rss_kib "$SUT_PID")
+        rss=$(rss_kib "$SUT_PID")
+        echo "$(( SECONDS - t0 )) $done_calls $rss" >>"$WORK/rss.txt"
+        [ -z "$warm" ] && [ "$done_calls" -ge $(( calls / 10 )) ] && [ $(( SECONDS - t0 )) -ge "$warm_s" ] && warm=$rss && warm_at=$(( SECONDS - t0 ))
         [ -z "$mid" ] && [ "$done_calls" -ge $(( calls / 2 )) ] && mid=$(rss_kib "$SUT_PID")
         # Still under the same load as at warm-up: the like-for-like end of the drift.
         [ -z "$late" ] && [ "$done_calls" -ge $(( calls * 95 / 100 )) ] && late=$(rss_kib "$SUT_PID")
@@ -387,7 +396,19 @@ mode_soak() { # CALLS RATE
     ledger >"$WORK/ledger.json"
     stop_sut
     local recs; recs=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM records WHERE completed = 1").fetchone()[0])' "$WORK/linedrop.db" 2>/dev/null || echo '?')
-    echo "RESULT soak calls=$calls rate=$rate rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR rss_start_kib=$start rss_warm_kib=${warm:-?} rss_mid_kib=${mid:-?} rss_late_kib=${late:-?} rss_end_kib=$end quiescent=$q completed_records=$recs"
+    # RSS moves by a few percent from second to second under load (the applier's rounds
+    # come and go), so one sample can land high or low: the levels are medians of the
+    # samples (every 0.5 s) over the 10 s from warm-up and over the calls from 85 to 95 %.
+    local levels; levels=$(awk -v w="${warm_at:-999999}" -v lo=$(( calls * 85 / 100 )) -v hi=$(( calls * 95 / 100 )) '
+        function median(a, n,   i, j, t) {
+            for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+            return n ? (n % 2 ? a[(n + 1) / 2] : int((a[n / 2] + a[n / 2 + 1]) / 2)) : "?"
+        }
+        $1 >= w && $1 < w + 10 { wa[++nw] = $3 }
+        $2 >= lo && $2 <= hi { la[++nl] = $3 }
+        END { wm = median(wa, nw); lm = median(la, nl)
+              printf "rss_warm_level_kib=%s rss_late_level_kib=%s level_drift_pct=%s", wm, lm, (nw && nl ? sprintf("%.1f", (lm - wm) * 100 / wm) : "?") }' "$WORK/rss.txt")
+    echo "RESULT soak calls=$calls rate=$rate rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR rss_start_kib=$start rss_warm_kib=${warm:-?} rss_mid_kib=${mid:-?} rss_late_kib=${late:-?} rss_end_kib=$end $levels quiescent=$q completed_records=$recs"
     echo "# ledger at the end: $(tr -d '\n ' <"$WORK/ledger.json" | cut -c1-400)" >&2
 }
 
@@ -397,6 +418,7 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
     {
         PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate linedrop-udp
         PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate sipp-uas
+        SUT_CPUS=0 UAC_CPUS=0 PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate linedrop-udp
         HOLD_MS=100 mode_cpu linedrop-tcp 50 2
         PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate linedrop-out
         PROBE_S=2 RATE_START=50 RATE_MAX=100 PRECISION=50 HOLD_MS=100 mode_rate sipp-uac-out
@@ -411,6 +433,7 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
     local bad=0
     grep -q 'rate target=linedrop-udp max_clean_cps=[1-9]' "$out" || { echo "check: rate linedrop" >&2; bad=1; }
     grep -q 'rate target=sipp-uas max_clean_cps=[1-9]' "$out" || { echo "check: rate sipp" >&2; bad=1; }
+    grep -q 'rate target=linedrop-udp max_clean_cps=[1-9].* sut_cpus=0 uac_cpus=0' "$out" || { echo "check: rate pinned" >&2; bad=1; }
     grep -q 'cpu target=linedrop-tcp rate=50 calls=100 failed=0' "$out" || { echo "check: cpu" >&2; bad=1; }
     grep -q 'rate target=linedrop-out max_clean_cps=[1-9]' "$out" || { echo "check: rate linedrop-out" >&2; bad=1; }
     grep -q 'rate target=sipp-uac-out max_clean_cps=[1-9]' "$out" || { echo "check: rate sipp-uac-out" >&2; bad=1; }
@@ -420,12 +443,13 @@ mode_check() { # every mode at toy size; fails unless each produced a sane resul
     grep -q 'linger target=linedrop-udp calls=100 ok=100 failed=0 within_64t1=true ' "$out" ||
         { echo "check: linger" >&2; bad=1; }
     grep -q 'durable rate=50 records=100 failed=0' "$out" || { echo "check: durable" >&2; bad=1; }
-    grep -q 'soak calls=200 .* failed=0 .* quiescent=true completed_records=200' "$out" || { echo "check: soak" >&2; bad=1; }
+    grep -q 'soak calls=200 .* failed=0 .* rss_warm_level_kib=[1-9].* quiescent=true completed_records=200' "$out" ||
+        { echo "check: soak" >&2; bad=1; }
     # The SIP thread (which also writes the journal) and the applier (SQLite) must be seen.
     grep -q 'threads rate=50 failed=0 thread=linedrop-sip us_per_call=[0-9]' "$out" &&
         grep -q 'threads rate=50 failed=0 thread=linedrop-apply us_per_call=[0-9]' "$out" ||
         { echo "check: threads" >&2; bad=1; }
-    [ "$bad" = 0 ] && echo "bench: 12 passed, 0 failed"
+    [ "$bad" = 0 ] && echo "bench: 13 passed, 0 failed"
     return "$bad"
 }
 
