@@ -370,10 +370,14 @@ mode_soak() { # CALLS RATE
         -timeout "$(( calls / rate + 60 ))s" -trace_stat -stf "$WORK/stat.csv" -fd 1 \
         >"$WORK/uac.out" 2>&1 </dev/null &
     UAC_PID=$!
-    # Warm means the live set is full: every call's transactions and tombstone live 64*T1
-    # after it, so the first sample waits that long (plus the hold and a margin), and for
-    # 10 % of the calls. Earlier, RSS is still filling and any later level looks like drift.
-    local warm_s="${WARM_S:-$(( 64 * ${T1_MS:-500} / 1000 + HOLD_MS / 1000 + 10 ))}"
+    # Warm means the live set is full and so are the tables that hold it: every call's
+    # transactions and tombstone live 64*T1 after it, and the staged tables reach their
+    # steady sizes about two stage lifetimes later (a stage is sized for what all hold when
+    # it is made: those made while the set filled are smaller). So the first sample waits
+    # 3 x 64*T1 (plus the hold and a margin), and for 10 % of the calls. Earlier, RSS is
+    # still filling and any later level looks like drift.
+    local life_s=$(( 64 * ${T1_MS:-500} / 1000 ))
+    local warm_s="${WARM_S:-$(( 3 * life_s + HOLD_MS / 1000 + 10 ))}"
     local warm="" warm_at="" mid="" late="" done_calls rss t0=$SECONDS
     : >"$WORK/rss.txt"
     while kill -0 "$UAC_PID" 2>/dev/null; do
@@ -396,15 +400,16 @@ mode_soak() { # CALLS RATE
     ledger >"$WORK/ledger.json"
     stop_sut
     local recs; recs=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM records WHERE completed = 1").fetchone()[0])' "$WORK/linedrop.db" 2>/dev/null || echo '?')
-    # RSS moves by a few percent from second to second under load (the applier's rounds
-    # come and go), so one sample can land high or low: the levels are medians of the
-    # samples (every 0.5 s) over the 10 s from warm-up and over the calls from 85 to 95 %.
-    local levels; levels=$(awk -v w="${warm_at:-999999}" -v lo=$(( calls * 85 / 100 )) -v hi=$(( calls * 95 / 100 )) '
+    # RSS rises and falls under a steady load (a staged table's new stage is allocated
+    # while the old one still holds 64*T1 of entries), so one sample can land high or low:
+    # the levels are medians of the samples (every 0.5 s) over 64*T1 from warm-up (about a
+    # stage's cycle) and over the calls from 85 to 95 %.
+    local levels; levels=$(awk -v w="${warm_at:-999999}" -v span="$(( life_s > 1 ? life_s : 1 ))" -v lo=$(( calls * 85 / 100 )) -v hi=$(( calls * 95 / 100 )) '
         function median(a, n,   i, j, t) {
             for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
             return n ? (n % 2 ? a[(n + 1) / 2] : int((a[n / 2] + a[n / 2 + 1]) / 2)) : "?"
         }
-        $1 >= w && $1 < w + 10 { wa[++nw] = $3 }
+        $1 >= w && $1 < w + span { wa[++nw] = $3 }
         $2 >= lo && $2 <= hi { la[++nl] = $3 }
         END { wm = median(wa, nw); lm = median(la, nl)
               printf "rss_warm_level_kib=%s rss_late_level_kib=%s level_drift_pct=%s", wm, lm, (nw && nl ? sprintf("%.1f", (lm - wm) * 100 / wm) : "?") }' "$WORK/rss.txt")
