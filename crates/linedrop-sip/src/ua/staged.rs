@@ -191,6 +191,12 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
     fn stages(&self) -> usize {
         1 + self.older.len()
     }
+
+    /// Entries all stages have room for (tests).
+    #[cfg(test)]
+    fn room(&self) -> usize {
+        self.current.capacity() + self.older.iter().map(HashMap::capacity).sum::<usize>()
+    }
 }
 
 #[cfg(test)]
@@ -247,7 +253,7 @@ mod tests {
         // While the load ramps up nothing leaves and each stage is sized for what all hold,
         // so stages double (a few more of them); once the first keys leave, a stage takes
         // one to two lives' inserts and at most three are live.
-        let (mut most_stages, mut most_in_ramp) = (0, 0);
+        let (mut most_stages, mut most_in_ramp, mut most_room) = (0, 0, 0);
         let (mut budget, mut made_with) = (0, 0);
         for k in 0..1_000_000u64 {
             if k >= live {
@@ -266,11 +272,17 @@ mod tests {
                 most_in_ramp = most_in_ramp.max(map.stages());
             } else {
                 most_stages = most_stages.max(map.stages());
+                most_room = most_room.max(map.room());
             }
         }
         assert_eq!(map.len(), live as usize);
         assert!(most_stages <= 3, "{most_stages} stages in the steady state");
         assert!(most_in_ramp <= 5, "{most_in_ramp} stages while ramping up");
+        // The memory the tables hold at its peak (a new stage made while the one before is
+        // still full): 2.24 times the live entries here; stages with room for twice what
+        // all hold reached 4.57.
+        let peak = most_room as f64 / live as f64;
+        assert!(peak <= 3.0, "room for {peak:.2} times the live entries");
         // Once everything leaves, so do the old stages.
         for k in 1_000_000 - live..1_000_000 {
             assert!(map.remove(&k).is_some());
