@@ -387,9 +387,9 @@ mode_soak() { # CALLS RATE
         rss=$(rss_kib "$SUT_PID")
         echo "$(( SECONDS - t0 )) $done_calls $rss" >>"$WORK/rss.txt"
         [ -z "$warm" ] && [ "$done_calls" -ge $(( calls / 10 )) ] && [ $(( SECONDS - t0 )) -ge "$warm_s" ] && warm=$rss && warm_at=$(( SECONDS - t0 ))
-        [ -z "$mid" ] && [ "$done_calls" -ge $(( calls / 2 )) ] && mid=$(rss_kib "$SUT_PID")
+        [ -z "$mid" ] && [ "$done_calls" -ge $(( calls / 2 )) ] && mid=$rss
         # Still under the same load as at warm-up: the like-for-like end of the drift.
-        [ -z "$late" ] && [ "$done_calls" -ge $(( calls * 95 / 100 )) ] && late=$(rss_kib "$SUT_PID")
+        [ -z "$late" ] && [ "$done_calls" -ge $(( calls * 95 / 100 )) ] && late=$rss
     done
     set +e; wait "$UAC_PID"; RC=$?; set -e; UAC_PID=""
     SUCC=$(stat_col 'SuccessfulCall(C)'); FAIL=$(stat_col 'FailedCall(C)'); RETR=$(stat_col 'Retransmissions(C)')
