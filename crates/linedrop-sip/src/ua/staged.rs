@@ -10,7 +10,7 @@
 //! stage is sized when it is made for every insert it will take, and once it has taken
 //! them a new stage takes the next inserts while the older ones are only read and removed
 //! from. Everything here leaves within 64·T1, so an old stage empties by itself and is
-//! dropped. The price: a lookup that misses tries every stage (two or three in steady state,
+//! dropped, or kept as the room of the next stage. The price: a lookup that misses tries every stage (two or three in steady state,
 //! a few more while the load grows).
 
 use std::borrow::Borrow;
@@ -34,6 +34,12 @@ pub(crate) struct Staged<K, V, S> {
     budget: usize,
     /// Older stages, oldest first: read and removed from, never inserted into.
     older: Vec<HashMap<K, V, S>>,
+    /// The last older stage to empty, kept (empty) to be the next stage if its room suits:
+    /// see [`Staged::make_room`].
+    spare: Option<HashMap<K, V, S>>,
+    /// Stages allocated so far (tests).
+    #[cfg(test)]
+    allocated: usize,
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher + Default> Default for Staged<K, V, S> {
@@ -42,6 +48,9 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Default for Staged<K, V, S> {
             current: HashMap::default(),
             budget: 0,
             older: Vec::new(),
+            spare: None,
+            #[cfg(test)]
+            allocated: 0,
         }
     }
 }
@@ -114,7 +123,12 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.current.remove(key).or_else(|| self.remove_older(key))
+        let value = self.current.remove(key).or_else(|| self.remove_older(key));
+        if self.current.is_empty() && self.older.is_empty() {
+            // Nothing left (the load stopped): nothing to keep room for.
+            self.spare = None;
+        }
+        value
     }
 
     /// Every entry, in no particular order.
@@ -148,7 +162,11 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         let i = self.older.iter().rposition(|s| s.contains_key(key))?;
         let value = self.older[i].remove(key);
         if self.older[i].is_empty() {
-            self.older.remove(i);
+            let mut stage = self.older.remove(i);
+            // Removals leave some slots marked deleted, which count against the room left
+            // until the table is reset; draining an empty table resets it (`clear` does not).
+            stage.drain();
+            self.spare = Some(stage);
         }
         value
     }
@@ -156,11 +174,15 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
     /// Makes a new current stage when the current one has taken all the inserts it was
     /// sized for: room for as many as all stages hold (hashbrown's power-of-two sizes make
     /// that up to twice as many), so in steady state a stage takes inserts for one to two
-    /// lives of what it holds and two or three are live. A new stage is allocated while the
-    /// one before still holds all it took for a life: what a stage is sized for is the
-    /// step by which memory rises and falls under a steady load. Room for twice what all
-    /// stages hold made that step twice as large (at 5,000 calls/s, ~35 MiB of ~190 every
-    /// 90 s, for 64·T1) for fewer stages to try on a miss (see BENCHMARKS).
+    /// lives of what it holds and two or three are live. Room for twice what all stages
+    /// hold made the step by which memory rises and falls twice as large (at 5,000 calls/s,
+    /// ~35 MiB of ~190 every 90 s, for 64·T1) for fewer stages to try on a miss.
+    ///
+    /// The new stage is the spare (the last stage to empty) when its room is what a fresh
+    /// one would get. Under a steady load the oldest stage empties before the current one
+    /// fills, so the same two allocations take turns and memory holds level; a fresh stage
+    /// each time was allocated while the one before still held all it took, and freed a
+    /// life later, so memory rose and fell by a stage every cycle (see BENCHMARKS).
     fn make_room(&mut self) {
         if self.budget > 0 {
             return;
@@ -174,8 +196,18 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
             .into_iter()
             .partition(|s| s.len() < MERGE_BELOW);
         let merged: usize = small.iter().map(HashMap::len).sum();
-        let mut stage =
-            HashMap::with_capacity_and_hasher(merged + len.max(MIN_STAGE), S::default());
+        let wanted = merged + len.max(MIN_STAGE);
+        let mut stage = match self.spare.take() {
+            // What `with_capacity(wanted)` gives: at least `wanted`, under twice as much.
+            Some(spare) if (wanted..=2 * wanted).contains(&spare.capacity()) => spare,
+            _ => {
+                #[cfg(test)]
+                {
+                    self.allocated += 1;
+                }
+                HashMap::with_capacity_and_hasher(wanted, S::default())
+            }
+        };
         for s in small {
             stage.extend(s);
         }
@@ -195,7 +227,9 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
     /// Entries all stages have room for (tests).
     #[cfg(test)]
     fn room(&self) -> usize {
-        self.current.capacity() + self.older.iter().map(HashMap::capacity).sum::<usize>()
+        self.current.capacity()
+            + self.older.iter().map(HashMap::capacity).sum::<usize>()
+            + self.spare.as_ref().map_or(0, HashMap::capacity)
     }
 }
 
@@ -254,6 +288,7 @@ mod tests {
         // so stages double (a few more of them); once the first keys leave, a stage takes
         // one to two lives' inserts and at most three are live.
         let (mut most_stages, mut most_in_ramp, mut most_room) = (0, 0, 0);
+        let mut allocated_by_steady = 0;
         let (mut budget, mut made_with) = (0, 0);
         for k in 0..1_000_000u64 {
             if k >= live {
@@ -268,6 +303,9 @@ mod tests {
             // Length plus free slots: removals and inserts into the slots they leave move it
             // below what the stage was made with; only growing would take it above.
             assert!(map.current.capacity() <= made_with, "a stage grew at {k}");
+            if k == 3 * live {
+                allocated_by_steady = map.allocated;
+            }
             if k < 3 * live {
                 most_in_ramp = most_in_ramp.max(map.stages());
             } else {
@@ -283,11 +321,18 @@ mod tests {
         // all hold reached 4.57.
         let peak = most_room as f64 / live as f64;
         assert!(peak <= 3.0, "room for {peak:.2} times the live entries");
+        // And it holds there: the stage that empties is the next one, so no allocation
+        // comes or goes under a steady load (a fresh stage each time made memory swing by
+        // one stage).
+        let fresh = map.allocated - allocated_by_steady;
+        assert_eq!(fresh, 0, "{fresh} stages allocated under a steady load");
         // Once everything leaves, so do the old stages.
         for k in 1_000_000 - live..1_000_000 {
             assert!(map.remove(&k).is_some());
         }
         assert!(map.is_empty());
         assert_eq!(map.stages(), 1);
+        // With nothing left, no room is kept for a next stage.
+        assert!(map.spare.is_none());
     }
 }
