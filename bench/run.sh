@@ -400,10 +400,10 @@ mode_soak() { # CALLS RATE
     ledger >"$WORK/ledger.json"
     stop_sut
     local recs; recs=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM records WHERE completed = 1").fetchone()[0])' "$WORK/linedrop.db" 2>/dev/null || echo '?')
-    # RSS rises and falls under a steady load (a staged table's new stage is allocated
-    # while the old one still holds 64*T1 of entries), so one sample can land high or low:
-    # the levels are medians of the samples (every 0.5 s) over 64*T1 from warm-up (about a
-    # stage's cycle) and over the calls from 85 to 95 %.
+    # RSS moves a little under a steady load (until 080869d it rose and fell by a staged
+    # table's stage every cycle), so one sample can land high or low: the levels are
+    # medians of the samples (every 0.5 s) over 64*T1 from warm-up and over the calls from
+    # 85 to 95 %.
     local levels; levels=$(awk -v w="${warm_at:-999999}" -v span="$(( life_s > 1 ? life_s : 1 ))" -v lo=$(( calls * 85 / 100 )) -v hi=$(( calls * 95 / 100 )) '
         function median(a, n,   i, j, t) {
             for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
