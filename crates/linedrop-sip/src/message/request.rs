@@ -18,6 +18,11 @@ pub struct Request {
     body: Vec<u8>,
 }
 
+/// Bytes of header names and values a request we build starts with room for.
+const REQUEST_TEXT: usize = 512;
+/// Header lines a request we build starts with room for.
+const REQUEST_LINES: usize = 12;
+
 impl Request {
     /// A request with no headers and no body. The caller adds Via, From, To, Call-ID, CSeq,
     /// Max-Forwards (RFC 3261 §8.1.1) and, through [`Request::set_body`], the body.
@@ -26,7 +31,10 @@ impl Request {
             method,
             uri,
             version: Version::SIP_2_0,
-            headers: Headers::new(),
+            // Room for the headers a request we send carries (Via, From, To, Call-ID, CSeq,
+            // Max-Forwards, Contact and a few more): grown from nothing, a request's text
+            // and header list were reallocated about a dozen times as they were written.
+            headers: Headers::with_capacity(REQUEST_TEXT, REQUEST_LINES),
             body: Vec::new(),
         }
     }
