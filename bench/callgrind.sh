@@ -5,15 +5,32 @@
 # reports (Ir(LARGE) - Ir(SMALL)) / (LARGE - SMALL), which cancels start-up and shutdown.
 # See bench/README.md.
 #
-#   bench/callgrind.sh BINARY [u1|t1] [SMALL] [LARGE]      env: RATE (100), HOLD_MS (100), CG_OUT
+#   bench/callgrind.sh BINARY [u1|t1|out] [SMALL] [LARGE]      env: RATE (100), HOLD_MS (100), CG_OUT
 set -euo pipefail
 BIN="${1:?linedrop binary}"; T="${2:-u1}"; SMALL="${3:-200}"; LARGE="${4:-1200}"
-RATE="${RATE:-100}"; HOLD_MS="${HOLD_MS:-100}"; PORT="${SUT_PORT:-15260}"; API="${API_PORT:-18680}"
+RATE="${RATE:-$([ "$T" = out ] && echo 50 || echo 100)}"; HOLD_MS="${HOLD_MS:-100}"; PORT="${SUT_PORT:-15260}"; API="${API_PORT:-18680}"
 W="$(mktemp -d "${TMPDIR:-/tmp}/linedrop-cg.XXXXXX")"
 trap 'rm -rf "$W"' EXIT
 
+# `out`: linedrop as the caller (`bench-dial`) against SIPp's uas, instead of SIPp's uac
+# calling the daemon; at 50 calls/s by default (at 100 the SIP thread under valgrind falls
+# behind and its INVITEs are retransmitted), T1 200 ms so its transactions end within the run.
+one_out() { # CALLS -> runs bench-dial under callgrind
+    local calls="$1"
+    sipp -sn uas -i 127.0.0.1 -p "$PORT" -t u1 -m "$calls" -nostdin -timeout 300s \
+        >"$W/uas-$calls.out" 2>&1 </dev/null &
+    local uas=$! i
+    for i in $(seq 1 50); do ss -Hlun "sport = :$PORT" | grep -q . && break; sleep 0.1; done
+    RUST_LOG=warn valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$W/cg-$calls" \
+        "$BIN" --db "$W/db-$calls" bench-dial --to "sip:service@127.0.0.1:$PORT" \
+        --sip "127.0.0.1:$((PORT + 1))" --calls "$calls" --rate "$RATE" --hold-ms "$HOLD_MS" \
+        --t1-ms 200 --quiesce-s 60 >"$W/dial-$calls.out" 2>&1 || echo "# bench-dial rc=$? for $calls calls" >&2
+    wait "$uas" || true
+}
+
 one() { # CALLS -> prints the Ir of: all threads, the SIP thread, the applier
     local calls="$1"
+    if [ "$T" = out ]; then one_out "$calls"; else
     cat >"$W/c.toml" <<EOF
 [sip]
 udp = "127.0.0.1:$PORT"
@@ -42,6 +59,7 @@ EOF
         >"$W/uac-$calls.out" 2>&1 </dev/null || echo "# sipp rc=$? for $calls calls" >&2
     sleep 1
     kill -TERM "$pid"; wait "$pid" || true
+    fi
     # One profile per thread (cg-CALLS-NN); a thread is known by the loop it runs.
     local f all=0 sip=0 apply=0 ir
     for f in "$W/cg-$calls"-*; do
