@@ -5,7 +5,7 @@
 # reports (Ir(LARGE) - Ir(SMALL)) / (LARGE - SMALL), which cancels start-up and shutdown.
 # See bench/README.md.
 #
-#   bench/callgrind.sh BINARY [u1|t1|out] [SMALL] [LARGE]      env: RATE (100), HOLD_MS (100), CG_OUT
+#   bench/callgrind.sh BINARY [u1|t1|out] [SMALL] [LARGE]      env: RATE (100; out: 50), HOLD_MS (100), CG_OUT
 set -euo pipefail
 BIN="${1:?linedrop binary}"; T="${2:-u1}"; SMALL="${3:-200}"; LARGE="${4:-1200}"
 RATE="${RATE:-$([ "$T" = out ] && echo 50 || echo 100)}"; HOLD_MS="${HOLD_MS:-100}"; PORT="${SUT_PORT:-15260}"; API="${API_PORT:-18680}"

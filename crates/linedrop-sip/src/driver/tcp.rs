@@ -252,7 +252,6 @@ async fn write_within(write: &mut OwnedWriteHalf, bytes: &[u8], stall: Duration)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
 
     /// Messages queued before the writer runs (more than one batch of them) arrive whole, in
     /// order, once each; the queued bytes return to zero; closing the queue closes the stream.
@@ -266,7 +265,7 @@ mod tests {
         let (tx, rx) = mpsc::unbounded_channel::<Wire>();
         let queued = Arc::new(AtomicUsize::new(0));
         let mut want = Vec::new();
-        // Sizes from a few bytes to over a batch, so batches end at the bound and between.
+        // Sizes from a byte to a third of a batch, so batches end at the bound and between.
         for i in 0..400u32 {
             let i_ = i as usize;
             let len = if i % 50 == 0 {
