@@ -10,8 +10,9 @@
 //! stage is sized when it is made for every insert it will take, and once it has taken
 //! them a new stage takes the next inserts while the older ones are only read and removed
 //! from. Everything here leaves within 64·T1, so an old stage empties by itself and is
-//! dropped, or kept as the room of the next stage. The price: a lookup that misses tries every stage (two or three in steady state,
-//! a few more while the load grows).
+//! dropped, or kept as the room of the next stage. The price: a lookup that misses tries
+//! every stage (two or three in steady state; while a load grows from nothing, five at most
+//! on the way to 500,000 or 2M entries).
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
