@@ -120,10 +120,10 @@ pub async fn run(
         }
         let wake = tokio::select! {
             () = &mut shutdown => Wake::Shutdown,
-            r = d.udp.socket.readable() => Wake::Readable(r),
+            r = d.udp.fd.readable() => Wake::Readable(r),
             Some(ev) = tcp_rx.recv() => Wake::Tcp(ev),
             c = commands.recv(), if commands_open => Wake::Command(c),
-            r = d.udp.socket.writable(), if d.udp.has_backlog() => Wake::Writable(r),
+            r = d.udp.fd.writable(), if d.udp.has_backlog() => Wake::Writable(r),
             () = sleep.as_mut(), if armed.is_some() => Wake::Timer,
         };
         let now = clock::now();

@@ -4,15 +4,14 @@
 //! that found the socket empty; a batch that comes back short says the socket is empty
 //! without it. Sent one by one, each answer of a wake-up was a `sendto` of its own.
 //!
-//! The only unsafe code of the driver: the system calls, and reading the addresses they
-//! filled.
+//! With `udp_fd`'s registration, the driver's only unsafe code: the system calls, and
+//! reading the addresses they filled.
 #![allow(unsafe_code)]
 
 use std::io;
+use std::net::UdpSocket;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
-
-use tokio::net::UdpSocket;
 
 use super::udp::DATAGRAM_MAX;
 use crate::transaction::Wire;
@@ -195,22 +194,21 @@ fn socket_addr(name: &libc::sockaddr_storage) -> Option<SocketAddr> {
 mod tests {
     use super::*;
 
-    /// Sends `n` numbered datagrams from `from` to `to`, then waits until `to` is readable.
-    /// On loopback a datagram is queued at the receiver before `send_to` returns.
-    async fn sent(to: &UdpSocket, from: &std::net::UdpSocket, n: usize) {
+    /// Sends `n` numbered datagrams from `from` to `to`. On loopback a datagram is queued
+    /// at the receiver before `send_to` returns.
+    fn sent(to: &UdpSocket, from: &UdpSocket, n: usize) {
         let addr = to.local_addr().expect("addr");
         for i in 0..n {
             from.send_to(format!("datagram {i}").as_bytes(), addr)
                 .expect("send");
         }
-        to.readable().await.expect("readable");
     }
 
-    #[tokio::test]
-    async fn a_batch_reads_what_the_socket_holds_in_order_and_comes_back_short_once_empty() {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-        let peer = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-        sent(&socket, &peer, SLOTS + 4).await;
+    #[test]
+    fn a_batch_reads_what_the_socket_holds_in_order_and_comes_back_short_once_empty() {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let peer = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        sent(&socket, &peer, SLOTS + 4);
         let mut slots = Slots::new();
         let mut seen = Vec::new();
         for expected in [SLOTS, 4] {
@@ -227,17 +225,16 @@ mod tests {
         assert_eq!(empty.kind(), io::ErrorKind::WouldBlock);
     }
 
-    #[tokio::test]
-    async fn a_datagram_as_long_as_udp_allows_is_read_whole_and_an_ipv6_sender_named() {
-        let Ok(socket) = UdpSocket::bind("[::1]:0").await else {
+    #[test]
+    fn a_datagram_as_long_as_udp_allows_is_read_whole_and_an_ipv6_sender_named() {
+        let Ok(socket) = UdpSocket::bind("[::1]:0") else {
             eprintln!("no IPv6 loopback here: the IPv6 half is not checked");
             return;
         };
-        let peer = std::net::UdpSocket::bind("[::1]:0").expect("bind");
+        let peer = UdpSocket::bind("[::1]:0").expect("bind");
         let long = vec![b'x'; 65_000];
         peer.send_to(&long, socket.local_addr().expect("addr"))
             .expect("send");
-        socket.readable().await.expect("readable");
         let mut slots = Slots::new();
         assert_eq!(slots.recv(&socket).expect("recv"), 1);
         let (bytes, from) = slots.get(0);

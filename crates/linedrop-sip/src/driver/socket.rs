@@ -6,16 +6,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::{TcpListener, TcpSocket, UdpSocket};
+use tokio::net::{TcpListener, TcpSocket};
 
 use super::stats::DriverStats;
+use super::udp_fd::UdpFd;
 use super::DriverConfig;
 
 /// The bound sockets, ready for [`run`](super::run).
 #[derive(Debug)]
 pub struct Sockets {
     /// The one UDP socket: every datagram in and out.
-    pub(crate) udp: UdpSocket,
+    pub(crate) udp: UdpFd,
     /// The TCP listener, if TCP is enabled.
     pub(crate) tcp: Option<TcpListener>,
     /// The configuration, for the loop's TCP timeouts and framing limit.
@@ -27,7 +28,7 @@ pub struct Sockets {
 impl Sockets {
     /// The UDP address actually bound.
     pub fn udp_addr(&self) -> io::Result<SocketAddr> {
-        self.udp.local_addr()
+        self.udp.socket().local_addr()
     }
 
     /// The TCP address actually listened on, if TCP is enabled.
@@ -38,7 +39,7 @@ impl Sockets {
     /// The same sockets, registered with the runtime this is called in instead of the one
     /// they were bound in ([`spawn_thread`](super::spawn_thread) moves them to its own).
     pub(crate) fn moved_to_current_runtime(self) -> io::Result<Self> {
-        let udp = UdpSocket::from_std(self.udp.into_std()?)?;
+        let udp = UdpFd::new(self.udp.into_std()?)?;
         let tcp = match self.tcp {
             Some(listener) => Some(TcpListener::from_std(listener.into_std()?)?),
             None => None,
@@ -68,7 +69,7 @@ pub fn bind(config: &DriverConfig) -> io::Result<Sockets> {
     })
 }
 
-fn bind_udp(addr: SocketAddr, buffer: Option<usize>) -> io::Result<UdpSocket> {
+fn bind_udp(addr: SocketAddr, buffer: Option<usize>) -> io::Result<UdpFd> {
     // socket2 because the buffer sizes must be set before traffic arrives and tokio's
     // UdpSocket has no setter for them.
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
@@ -78,7 +79,7 @@ fn bind_udp(addr: SocketAddr, buffer: Option<usize>) -> io::Result<UdpSocket> {
     }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
-    UdpSocket::from_std(socket.into())
+    UdpFd::new(socket.into())
 }
 
 fn listen_tcp(addr: SocketAddr, buffer: Option<usize>) -> io::Result<TcpListener> {

@@ -5,9 +5,8 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::net::UdpSocket;
-
 use super::stats::{Counter, DriverStats};
+use super::udp_fd::{RawUdp, UdpFd};
 use crate::transaction::Wire;
 
 /// The most datagrams read per wake-up of the loop before the outputs are flushed: a burst
@@ -24,8 +23,9 @@ pub(crate) const DATAGRAM_MAX: usize = 64 * 1024;
 /// The UDP side of the driver.
 #[derive(Debug)]
 pub(crate) struct Udp {
-    /// The bound socket.
-    pub(crate) socket: UdpSocket,
+    /// The bound socket, registered for reading (and for writing while the backlog holds
+    /// anything).
+    pub(crate) fd: UdpFd,
     /// The last batch read.
     slots: Slots,
     /// Datagrams waiting for the socket to become writable, in order.
@@ -35,9 +35,9 @@ pub(crate) struct Udp {
 }
 
 impl Udp {
-    pub(crate) fn new(socket: UdpSocket) -> Self {
+    pub(crate) fn new(fd: UdpFd) -> Self {
         Self {
-            socket,
+            fd,
             slots: Slots::new(),
             backlog: VecDeque::new(),
             out: Vec::new(),
@@ -53,12 +53,12 @@ impl Udp {
     /// it read (see [`Udp::datagram`]) and whether more may be waiting. When it says none
     /// are, the loop's next wait for readability really waits.
     pub(crate) fn recv_batch(&mut self) -> io::Result<(usize, bool)> {
-        let Self { socket, slots, .. } = self;
+        let Self { fd, slots, .. } = self;
         let mut got = 0;
         // `WouldBlock` from the closure clears tokio's readiness: said of a short batch too,
         // since the socket was empty when the batch ended, and a datagram that arrives later
         // raises a new edge for the reactor (edge-triggered epoll signals every arrival).
-        let read = socket.try_io(tokio::io::Interest::READABLE, || {
+        let read = fd.try_read(|socket| {
             got = slots.recv(socket)?;
             if got < SLOTS {
                 Err(io::ErrorKind::WouldBlock.into())
@@ -92,7 +92,7 @@ impl Udp {
         let mut failed = Vec::new();
         let mut out = std::mem::take(&mut self.out);
         let done = if self.backlog.is_empty() {
-            send_list(&self.socket, stats, &out, &mut failed)
+            send_list(self.fd.socket(), stats, &out, &mut failed)
         } else {
             0
         };
@@ -102,6 +102,7 @@ impl Udp {
         out.clear();
         // Kept for its allocation.
         self.out = out;
+        self.watch(&mut failed);
         failed
     }
 
@@ -110,13 +111,25 @@ impl Udp {
     pub(crate) fn flush_backlog(&mut self, stats: &DriverStats) -> Vec<(SocketAddr, io::Error)> {
         let mut failed = Vec::new();
         let done = send_list(
-            &self.socket,
+            self.fd.socket(),
             stats,
             self.backlog.make_contiguous(),
             &mut failed,
         );
         self.backlog.drain(..done);
+        self.watch(&mut failed);
         failed
+    }
+
+    /// Watches for room to write exactly while the backlog holds anything. If the watch
+    /// cannot start, nothing would ever send the backlog: its datagrams fail with the
+    /// reason, as a send that failed would.
+    fn watch(&mut self, failed: &mut Vec<(SocketAddr, io::Error)>) {
+        if let Err(e) = self.fd.watch_writable(!self.backlog.is_empty()) {
+            for (to, _) in self.backlog.drain(..) {
+                failed.push((to, io::Error::new(e.kind(), e.to_string())));
+            }
+        }
     }
 
     fn enqueue(&mut self, stats: &DriverStats, to: SocketAddr, bytes: Wire) {
@@ -131,14 +144,16 @@ impl Udp {
 /// Sends `list` from its start until the socket is full: how many datagrams it took (sent,
 /// or failed and put in `failed`).
 fn send_list(
-    socket: &UdpSocket,
+    socket: &RawUdp,
     stats: &DriverStats,
     list: &[(SocketAddr, Wire)],
     failed: &mut Vec<(SocketAddr, io::Error)>,
 ) -> usize {
     let mut done = 0;
     while let Some(rest) = list.get(done..).filter(|r| !r.is_empty()) {
-        match socket.try_io(tokio::io::Interest::WRITABLE, || send_some(socket, rest)) {
+        // Straight to the socket: readiness to write is watched only while a backlog waits
+        // for room (see `udp_fd`).
+        match send_some(socket, rest) {
             Ok(0) => break,
             Ok(n) => {
                 for _ in 0..n {
@@ -161,9 +176,9 @@ use super::mmsg::send as send_some;
 
 /// Sends the first datagram of `list`: 1, or its error.
 #[cfg(not(target_os = "linux"))]
-fn send_some(socket: &UdpSocket, list: &[(SocketAddr, Wire)]) -> io::Result<usize> {
+fn send_some(socket: &RawUdp, list: &[(SocketAddr, Wire)]) -> io::Result<usize> {
     let (to, bytes) = &list[0];
-    socket.try_send_to(bytes, *to).map(|_| 1)
+    super::udp_fd::send_to(socket, bytes, *to).map(|_| 1)
 }
 
 #[cfg(target_os = "linux")]
@@ -193,8 +208,8 @@ impl Slots {
     }
 
     /// Reads one datagram: 1, or `WouldBlock`.
-    fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
-        let (len, from) = socket.try_recv_from(&mut self.buf)?;
+    fn recv(&mut self, socket: &RawUdp) -> io::Result<usize> {
+        let (len, from) = super::udp_fd::recv_from(socket, &mut self.buf)?;
         (self.len, self.from) = (len, Some(from));
         Ok(1)
     }
@@ -219,12 +234,18 @@ mod tests {
         got
     }
 
+    /// A bound, registered socket, in the current runtime.
+    fn bound() -> Udp {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket.set_nonblocking(true).expect("nonblocking");
+        Udp::new(UdpFd::new(socket).expect("register"))
+    }
+
     #[tokio::test]
     async fn queued_datagrams_go_out_in_order_and_one_that_fails_is_reported_alone() {
-        let mut udp = Udp::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+        let mut udp = bound();
         let peer = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         let to = peer.local_addr().expect("addr");
-        udp.socket.writable().await.expect("writable");
         let stats = DriverStats::default();
         let mut want = Vec::new();
         for i in 0..40 {
@@ -243,5 +264,37 @@ mod tests {
         assert!(!udp.has_backlog());
         assert_eq!(stats.snapshot().udp_sent, 39);
         assert_eq!(drained(&peer), want);
+    }
+
+    /// Over loopback a UDP socket never fills (a sent datagram's memory is freed as it is
+    /// sent), so the full socket is played by putting datagrams in the backlog as a send
+    /// that found it full does.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_backlog_is_watched_for_room_sent_in_order_when_there_is_some_and_the_watch_ends() {
+        let mut udp = bound();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let to = peer.local_addr().expect("addr");
+        let stats = DriverStats::default();
+        let mut failed = Vec::new();
+        for i in 0..3 {
+            udp.enqueue(&stats, to, Wire::from(format!("held {i}").as_bytes()));
+        }
+        udp.watch(&mut failed);
+        assert!(failed.is_empty() && udp.fd.watching());
+        // What a round queues while the backlog waits goes behind it.
+        udp.queue(to, Wire::from(&b"later"[..]));
+        assert!(udp.send_queued(&stats).is_empty());
+        assert_eq!(drained(&peer), Vec::<String>::new());
+        // The socket has room: the watch says so (without it, this waits forever).
+        tokio::time::timeout(std::time::Duration::from_secs(10), udp.fd.writable())
+            .await
+            .expect("room to write is signalled")
+            .expect("writable");
+        assert!(udp.flush_backlog(&stats).is_empty());
+        assert!(!udp.has_backlog());
+        assert!(!udp.fd.watching(), "the watch ends with the backlog");
+        assert_eq!(drained(&peer), ["held 0", "held 1", "held 2", "later"]);
+        assert_eq!(stats.snapshot().udp_sent, 4);
     }
 }
