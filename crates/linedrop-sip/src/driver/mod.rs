@@ -58,8 +58,9 @@
 //!
 //! Layout: `socket` binds, `clock` is the only place that reads the time, `event_loop` is
 //! the task's `select!` and `task` what it does with each input, `udp` and `conns` are its
-//! two transports (`udp_fd` registers the UDP socket, `mmsg` batches its system calls), `tcp` holds the per-connection tasks, `handle` and `outputs` are the ways
-//! in and out, `stats` counts what went wrong.
+//! two transports (`udp_fd` registers the UDP socket, `mmsg` batches its system calls),
+//! `tcp` holds the per-connection tasks, `handle` and `outputs` are the ways in and out,
+//! `stats` counts what went wrong.
 //!
 //! Nothing here panics on I/O errors: each is logged once per kind, counted in
 //! [`DriverStats`], and the loop carries on (a failed send is reported to the provider).
