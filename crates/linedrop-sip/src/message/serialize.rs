@@ -15,14 +15,13 @@ use super::response::Response;
 impl Request {
     /// Appends the request, as sent on the wire, to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.method().as_str().as_bytes());
+        out.push(b' ');
         // Invariant: writing into a Vec cannot fail.
-        let _ = write!(
-            out,
-            "{} {} {}\r\n",
-            self.method(),
-            self.uri(),
-            self.version()
-        );
+        let _ = write!(out, "{}", self.uri());
+        out.push(b' ');
+        out.extend_from_slice(self.version().as_str().as_bytes());
+        out.extend_from_slice(b"\r\n");
         write_headers_and_body(self.headers(), self.body(), out);
     }
 

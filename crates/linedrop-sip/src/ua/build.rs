@@ -14,6 +14,14 @@ use crate::message::{
 /// The methods we answer, for Allow headers.
 pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE";
 
+/// Appends `ip` as a SIP host: what `Host`'s `Display` writes, IPv4 without `fmt`.
+pub(crate) fn push_host(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => out.push_str(Digits::of_ipv4(a).as_str()),
+        IpAddr::V6(_) => out.push_str(&host_of(ip).to_string()),
+    }
+}
+
 pub(crate) fn host_of(ip: IpAddr) -> Host {
     match ip {
         IpAddr::V4(v4) => Host::Ipv4(v4),
@@ -99,9 +107,32 @@ impl SipProvider {
         });
     }
 
+    /// The text of [`SipProvider::via`] for `branch`, written by hand (every request we send
+    /// has one): what `Via`'s `Display` writes for it.
+    pub(crate) fn via_text(&self, transport: Transport, branch: &str) -> String {
+        let addr = self.local_addr(transport);
+        let mut out = String::with_capacity(40 + branch.len());
+        out.push_str(match transport {
+            Transport::Udp => "SIP/2.0/UDP ",
+            Transport::Tcp => "SIP/2.0/TCP ",
+        });
+        push_host(&mut out, addr.ip());
+        out.push(':');
+        out.push_str(Digits::of(u64::from(addr.port())).as_str());
+        out.push_str(";branch=");
+        out.push_str(branch);
+        out.push_str(";rport");
+        out
+    }
+
     /// A request inside `leg`'s dialog (RFC 3261 §12.2.1.1). ACK reuses the INVITE's CSeq
     /// number; every other method takes the next one.
     pub(crate) fn in_dialog(&mut self, leg: &mut Leg, method: Method) -> Request {
+        self.in_dialog_branch(leg, method).0
+    }
+
+    /// [`SipProvider::in_dialog`] and the branch of its Via, for its client transaction.
+    pub(crate) fn in_dialog_branch(&mut self, leg: &mut Leg, method: Method) -> (Request, String) {
         let cseq = if method == Method::Ack {
             leg.invite_seq
         } else {
@@ -109,29 +140,43 @@ impl SipProvider {
             leg.local_cseq
         };
         let branch = self.ids.branch();
-        let via = self.via(leg.peer.transport, &branch);
+        let via = self.via_text(leg.peer.transport, &branch);
         let (from, to) = self.dialog_parties(leg);
-        let mut req = Request::new(method.clone(), leg.remote_target.clone())
-            .with_header(HeaderName::Via, via)
-            .with_header(HeaderName::MaxForwards, 70)
-            .with_header(HeaderName::From, from)
-            .with_header(HeaderName::To, to)
-            .with_header(HeaderName::CallId, &leg.call_id)
-            .with_header(HeaderName::CSeq, CSeq::new(cseq, method));
+        let mut cseq_text = String::with_capacity(24);
+        cseq_text.push_str(Digits::of(u64::from(cseq)).as_str());
+        cseq_text.push(' ');
+        cseq_text.push_str(method.as_str());
+        let mut req = Request::new(method, leg.remote_target.clone());
+        let h = req.headers_mut();
+        h.push_str(HeaderName::Via, &via);
+        h.push_str(HeaderName::MaxForwards, "70");
+        h.push_str(HeaderName::From, &from);
+        h.push_str(HeaderName::To, &to);
+        h.push_str(HeaderName::CallId, &leg.call_id);
+        h.push_str(HeaderName::CSeq, &cseq_text);
         for route in &leg.route_set {
-            req.headers_mut().push(HeaderName::Route, route);
+            h.push_str(HeaderName::Route, route);
         }
-        req
+        (req, branch)
     }
 
     /// From and To of an in-dialog request we send.
     fn dialog_parties(&self, leg: &Leg) -> (String, String) {
-        let local = format!("<{}>;tag={}", leg.local_uri, leg.local_tag);
-        let remote = match &leg.remote_tag {
-            Some(t) => format!("<{}>;tag={t}", leg.remote_uri),
-            None => format!("<{}>", leg.remote_uri),
+        let tagged = |uri: &str, tag: Option<&str>| {
+            let mut out = String::with_capacity(uri.len() + tag.map_or(2, |t| t.len() + 7));
+            out.push('<');
+            out.push_str(uri);
+            out.push('>');
+            if let Some(tag) = tag {
+                out.push_str(";tag=");
+                out.push_str(tag);
+            }
+            out
         };
-        (local, remote)
+        (
+            tagged(&leg.local_uri, Some(&leg.local_tag)),
+            tagged(&leg.remote_uri, leg.remote_tag.as_deref()),
+        )
     }
 
     /// The CANCEL of our INVITE (RFC 3261 §9.1): same Request-URI, top Via, From, To,
@@ -240,6 +285,116 @@ pub(crate) fn parse_target(to: &str) -> Option<Uri> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A provider with TCP too, and an outbound call placed to `sip:bob@192.0.2.9:5070`:
+    /// its leg as the 200 left it (far tag, two routes), taken out of the provider.
+    fn placed(udp: &str, tcp: &str) -> (SipProvider, Leg) {
+        let mut cfg = super::super::SipConfig::new(udp.parse().expect("literal"));
+        cfg.tcp_addr = Some(tcp.parse().expect("literal"));
+        let mut ua = SipProvider::new(cfg, linedrop_core::CallIds::default());
+        #[allow(clippy::disallowed_methods)]
+        let now = linedrop_core::Now::new(std::time::Instant::now(), std::time::SystemTime::now());
+        let call = linedrop_core::CallId(7);
+        let placement = linedrop_core::Placement {
+            line: linedrop_core::LineId::from_bits(1),
+            from: "sip:alice@example.com".into(),
+            to: "sip:bob@192.0.2.9:5070".into(),
+        };
+        ua.place_call(now, call, &placement).expect("placed");
+        let mut leg = *ua.legs.remove(&call).expect("a leg");
+        leg.remote_tag = Some("far".into());
+        leg.route_set = vec!["<sip:p1.example;lr>".into(), "<sip:p2.example;lr>".into()];
+        (ua, leg)
+    }
+
+    /// The branch of `req`'s top Via.
+    fn branch_of(req: &Request) -> String {
+        req.headers()
+            .with_top_via(|v| v.branch().map(str::to_owned))
+            .expect("a Via")
+            .expect("a branch")
+    }
+
+    #[test]
+    fn via_text_is_what_the_typed_via_writes() {
+        for (udp, tcp) in [
+            ("127.0.0.1:5060", "127.0.0.1:5061"),
+            ("[::1]:5060", "[::1]:15062"),
+        ] {
+            let (mut ua, _) = placed(udp, tcp);
+            for t in [Transport::Udp, Transport::Tcp] {
+                let want = ua.via(t, "z9hG4bKabc").to_string();
+                assert_eq!(ua.via_text(t, "z9hG4bKabc"), want);
+            }
+        }
+    }
+
+    /// The INVITE and the in-dialog requests are written as text now; they must be what the
+    /// typed headers (written through `fmt`) made before.
+    #[test]
+    fn requests_written_as_text_are_what_typed_headers_wrote() {
+        let (mut ua, mut leg) = placed("127.0.0.1:5060", "127.0.0.1:5061");
+        let invite = leg.invite.take().expect("kept");
+        let branch = branch_of(&invite);
+        let mut want = Request::new(Method::Invite, leg.remote_target.clone())
+            .with_header(HeaderName::Via, ua.via(Transport::Udp, &branch))
+            .with_header(HeaderName::MaxForwards, 70)
+            .with_header(
+                HeaderName::From,
+                format!("<{}>;tag={}", leg.local_uri, leg.local_tag),
+            )
+            .with_header(HeaderName::To, format!("<{}>", leg.remote_target))
+            .with_header(HeaderName::CallId, &leg.call_id)
+            .with_header(HeaderName::CSeq, "1 INVITE")
+            .with_header(HeaderName::Contact, ua.contact("alice", Transport::Udp))
+            .with_header(HeaderName::Allow, ALLOW)
+            .with_header(HeaderName::UserAgent, &ua.cfg.user_agent)
+            .with_header(HeaderName::ContentType, "application/sdp");
+        for (name, value) in SipProvider::uac_offer_headers(&leg.opts) {
+            want.headers_mut().push(name, value);
+        }
+        want.set_body(leg.local_sdp.clone().expect("an offer").into_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&invite.to_bytes()),
+            String::from_utf8_lossy(&want.to_bytes())
+        );
+        for method in [Method::Ack, Method::Bye, Method::Options] {
+            let (req, branch) = ua.in_dialog_branch(&mut leg, method.clone());
+            assert_eq!(branch_of(&req), branch);
+            let seq = if method == Method::Ack {
+                leg.invite_seq
+            } else {
+                leg.local_cseq
+            };
+            let mut want = Request::new(method.clone(), leg.remote_target.clone())
+                .with_header(HeaderName::Via, ua.via(Transport::Udp, &branch))
+                .with_header(HeaderName::MaxForwards, 70)
+                .with_header(
+                    HeaderName::From,
+                    format!("<{}>;tag={}", leg.local_uri, leg.local_tag),
+                )
+                .with_header(HeaderName::To, format!("<{}>;tag=far", leg.remote_uri))
+                .with_header(HeaderName::CallId, &leg.call_id)
+                .with_header(HeaderName::CSeq, CSeq::new(seq, method.clone()));
+            for route in &leg.route_set {
+                want.headers_mut().push(HeaderName::Route, route);
+            }
+            assert_eq!(
+                String::from_utf8_lossy(&req.to_bytes()),
+                String::from_utf8_lossy(&want.to_bytes()),
+                "{method}"
+            );
+        }
+        assert_eq!(leg.local_cseq, 3, "BYE and OPTIONS took a number each");
+        leg.remote_tag = None;
+        let (req, _) = ua.in_dialog_branch(&mut leg, Method::Cancel);
+        let to = req.headers().single(HeaderName::To).expect("one To");
+        assert_eq!(
+            to,
+            format!("<{}>", leg.remote_uri),
+            "no far tag: none written"
+        );
+    }
 
     #[test]
     fn a_response_carries_the_requests_to_with_our_tag() {

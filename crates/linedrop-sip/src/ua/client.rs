@@ -39,30 +39,39 @@ impl SipProvider {
             .unwrap_or_else(|| p.from.clone());
         let user = target_user(&local_uri);
         let local_tag = self.ids.tag();
-        let host = self.local_addr(peer.transport).ip().to_string();
+        let local_ip = self.local_addr(peer.transport).ip();
+        let mut host = String::with_capacity(40);
+        build::push_host(&mut host, local_ip);
         let call_id: Arc<str> = self.ids.call_id(&host).into();
         let branch = self.ids.branch();
-        let via = self.via(peer.transport, &branch);
+        let via = self.via_text(peer.transport, &branch);
         let session = self.ids.session_id();
-        let offer = sdp::offer(
-            session,
-            self.local_addr(peer.transport).ip(),
-            self.cfg.media_port,
-        );
-        let mut invite = crate::message::Request::new(Method::Invite, target.clone())
-            .with_header(HeaderName::Via, via)
-            .with_header(HeaderName::MaxForwards, 70)
-            .with_header(HeaderName::From, format!("<{local_uri}>;tag={local_tag}"))
-            .with_header(HeaderName::To, format!("<{target}>"))
-            .with_header(HeaderName::CallId, &call_id)
-            .with_header(HeaderName::CSeq, "1 INVITE")
-            .with_header(HeaderName::Contact, self.contact(&user, peer.transport))
-            .with_header(HeaderName::Allow, ALLOW)
-            .with_header(HeaderName::UserAgent, &self.cfg.user_agent)
-            .with_header(HeaderName::ContentType, "application/sdp");
+        let offer = sdp::offer(session, local_ip, self.cfg.media_port);
+        let remote_uri = target.to_string();
+        // Headers as text (every call places one INVITE): `fmt` cost more than the bytes.
+        let mut from = String::with_capacity(local_uri.len() + local_tag.len() + 7);
+        for part in ["<", &local_uri, ">;tag=", &local_tag] {
+            from.push_str(part);
+        }
+        let mut to = String::with_capacity(remote_uri.len() + 2);
+        for part in ["<", &remote_uri, ">"] {
+            to.push_str(part);
+        }
+        let mut invite = crate::message::Request::new(Method::Invite, target.clone());
+        let h = invite.headers_mut();
+        h.push_str(HeaderName::Via, &via);
+        h.push_str(HeaderName::MaxForwards, "70");
+        h.push_str(HeaderName::From, &from);
+        h.push_str(HeaderName::To, &to);
+        h.push_str(HeaderName::CallId, &call_id);
+        h.push_str(HeaderName::CSeq, "1 INVITE");
+        h.push_str(HeaderName::Contact, &self.contact(&user, peer.transport));
+        h.push_str(HeaderName::Allow, ALLOW);
+        h.push_str(HeaderName::UserAgent, &self.cfg.user_agent);
+        h.push_str(HeaderName::ContentType, "application/sdp");
         let opts = self.line_options(p.line);
         for (name, value) in Self::uac_offer_headers(&opts) {
-            invite.headers_mut().push(name, value);
+            invite.headers_mut().push_str(name, &value);
         }
         invite.set_body(offer.clone().into_bytes());
         let bytes: Wire = invite.to_bytes().into();
@@ -73,7 +82,7 @@ impl SipProvider {
             local_tag: Arc::clone(&local_tag),
             remote_tag: None,
             local_uri: local_uri.into(),
-            remote_uri: target.to_string().into(),
+            remote_uri: remote_uri.into(),
             local_cseq: 1,
             remote_target: target,
             route_set: Vec::new(),
@@ -362,16 +371,10 @@ impl SipProvider {
         let Some(mut leg) = self.legs.remove(&call) else {
             return;
         };
-        let mut bye = self.in_dialog(&mut leg, Method::Bye);
+        let (mut bye, branch) = self.in_dialog_branch(&mut leg, Method::Bye);
         if let Some(reason) = leg.end.as_ref().and_then(reason_header) {
             bye.headers_mut().push(HeaderName::Reason, reason);
         }
-        let branch = bye
-            .headers()
-            .with_top_via(|v| v.branch().map(str::to_owned))
-            .ok()
-            .flatten()
-            .unwrap_or_default();
         leg.phase = Phase::Byeing;
         let peer = build::next_hop(&leg);
         self.legs.insert(call, leg);

@@ -27,30 +27,43 @@ impl Ids {
 
     /// A branch parameter with the RFC 3261 magic cookie.
     pub(crate) fn branch(&mut self) -> String {
-        format!("{BRANCH_MAGIC_COOKIE}{:016x}", self.next())
+        // Every request we send takes one; written in place, as the tag is.
+        let mut out = String::with_capacity(BRANCH_MAGIC_COOKIE.len() + 16);
+        out.push_str(BRANCH_MAGIC_COOKIE);
+        push_hex(&mut out, self.next(), 16);
+        out
     }
 
     /// A From/To tag: twelve hex digits, written in place (a call keeps its tag shared,
     /// so it is made once, without `format!`'s growing buffer).
     pub(crate) fn tag(&mut self) -> Arc<str> {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let v = self.next() >> 16;
-        let mut digits = [0u8; 12];
-        for (i, d) in digits.iter_mut().enumerate() {
-            *d = HEX[((v >> (44 - 4 * i)) & 0xf) as usize];
-        }
-        // Invariant: hex digits are ASCII.
-        std::str::from_utf8(&digits).unwrap_or_default().into()
+        let mut out = String::with_capacity(12);
+        push_hex(&mut out, self.next() >> 16, 12);
+        out.into()
     }
 
     /// A Call-ID, unique by its random part.
     pub(crate) fn call_id(&mut self, host: &str) -> String {
-        format!("{:016x}{:08x}@{host}", self.next(), self.next() as u32)
+        let mut out = String::with_capacity(25 + host.len());
+        push_hex(&mut out, self.next(), 16);
+        push_hex(&mut out, u64::from(self.next() as u32), 8);
+        out.push('@');
+        out.push_str(host);
+        out
     }
 
     /// An SDP session id.
     pub(crate) fn session_id(&mut self) -> u64 {
         self.next() >> 1
+    }
+}
+
+/// Appends the low `digits` hex digits of `v` (lowercase, zero-padded), as `{:0digits$x}`
+/// writes a value that fits them, without `fmt`.
+fn push_hex(out: &mut String, v: u64, digits: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        out.push(char::from(HEX[((v >> (4 * i)) & 0xf) as usize]));
     }
 }
 
@@ -65,6 +78,22 @@ mod tests {
             for _ in 0..100 {
                 let want = format!("{:012x}", same.next() >> 16);
                 assert_eq!(&*ids.tag(), want);
+            }
+        }
+    }
+
+    #[test]
+    fn branches_and_call_ids_are_what_format_wrote() {
+        for seed in [0, 1, 0xdead_beef, u64::MAX] {
+            let (mut ids, mut same) = (Ids::new(seed), Ids::new(seed));
+            for _ in 0..100 {
+                let want = format!("{BRANCH_MAGIC_COOKIE}{:016x}", same.next());
+                assert_eq!(ids.branch(), want);
+                let (a, b) = (same.next(), same.next() as u32);
+                assert_eq!(
+                    ids.call_id("192.0.2.1"),
+                    format!("{a:016x}{b:08x}@192.0.2.1")
+                );
             }
         }
     }
