@@ -84,6 +84,8 @@ EOF
 
 read -r a a_sip a_apply <<<"$(one "$SMALL")"
 read -r b b_sip b_apply <<<"$(one "$LARGE")"
+# `one` prints nothing for a run that failed (it said why): no figure from it.
+[ -n "$a" ] && [ -n "$b" ] || { echo "callgrind.sh: a run failed; no result" >&2; exit 1; }
 # CG_OUT=FILE keeps the larger run's profiles of the SIP thread (FILE.sip) and the applier
 # (FILE.apply): callgrind_annotate FILE.sip shows where that thread's instructions go.
 if [ -n "${CG_OUT:-}" ]; then

@@ -241,7 +241,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         tokens.insert(a.token.clone(), info);
     }
     let names = Arc::new(names);
-    let hub = Arc::new(Hub::new(config.api.replay_window));
+    let hub = Arc::new(Hub::new(config.api.replay_window, names.clone()));
     let driver_stats = sockets.stats();
     let sink = Sink {
         hub: hub.clone(),
@@ -251,7 +251,6 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             .iter()
             .map(|l| (l.id, Arc::from(l.address.as_str())))
             .collect(),
-        names: names.clone(),
     };
     let (handle, commands) = driver::channel(4096);
     let (driver_stop, stopped) = oneshot::channel::<()>();

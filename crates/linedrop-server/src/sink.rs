@@ -1,17 +1,15 @@
-//! Where the engine's outputs go: events to the hub (as JSON text, serialized once on the
-//! engine task), records to the store's writer (written to its journal from the engine
+//! Where the engine's outputs go: events to the hub (written as JSON by the clients' tasks
+//! that send them), records to the store's writer (written to its journal from the engine
 //! task's own wake-ups; each call's end is logged once its record is in the store).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use linedrop_core::{AppEvent, AppId, IdMap, LineId, RecordUpdate};
+use linedrop_core::{AppEvent, IdMap, LineId, RecordUpdate};
 use linedrop_sip::driver::Outputs;
 use linedrop_store::RecordWriter;
 
-use crate::event_json;
 use crate::hub::Hub;
-use crate::json::Names;
 
 /// The daemon's [`Outputs`].
 pub struct Sink {
@@ -23,16 +21,11 @@ pub struct Sink {
     /// than the rest of the lookup, twice a call. Shared with the records, which hold them
     /// without a copy.
     pub line_addresses: IdMap<LineId, Arc<str>>,
-    /// Names for JSON.
-    pub names: Arc<dyn Names + Send + Sync>,
 }
 
 impl Outputs for Sink {
     fn event(&mut self, event: AppEvent) {
-        let app: AppId = event.app;
-        let seq = event.seq;
-        let text = event_json::event_text(&event, &*self.names);
-        self.hub.push(app, seq, text);
+        self.hub.push(event);
     }
 
     fn record(&mut self, record: RecordUpdate) {

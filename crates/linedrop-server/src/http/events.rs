@@ -52,9 +52,9 @@ async fn stream(mut socket: WebSocket, st: AppState, app: linedrop_core::AppId, 
     };
     let mut last = since;
     for ev in replay {
-        last = ev.0;
+        last = ev.seq();
         if socket
-            .send(Message::Text(ev.1.clone().into()))
+            .send(Message::Text(st.hub.text(&ev).into()))
             .await
             .is_err()
         {
@@ -64,10 +64,10 @@ async fn stream(mut socket: WebSocket, st: AppState, app: linedrop_core::AppId, 
     loop {
         tokio::select! {
             ev = live.recv() => match ev {
-                Ok(ev) if ev.0 <= last => {}
+                Ok(ev) if ev.seq() <= last => {}
                 Ok(ev) => {
-                    last = ev.0;
-                    if socket.send(Message::Text(ev.1.clone().into())).await.is_err() {
+                    last = ev.seq();
+                    if socket.send(Message::Text(st.hub.text(&ev).into())).await.is_err() {
                         return;
                     }
                 }
@@ -76,8 +76,8 @@ async fn stream(mut socket: WebSocket, st: AppState, app: linedrop_core::AppId, 
                     Ok((replay, rx)) => {
                         live = rx;
                         for ev in replay {
-                            last = ev.0;
-                            if socket.send(Message::Text(ev.1.clone().into())).await.is_err() {
+                            last = ev.seq();
+                            if socket.send(Message::Text(st.hub.text(&ev).into())).await.is_err() {
                                 return;
                             }
                         }
