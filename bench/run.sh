@@ -142,14 +142,26 @@ stat_col() { # COLUMN [FILE]: its last value in SIPp's stat CSV (default: the ua
         "${2:-$WORK/stat.csv}"
 }
 
+# Runs CMD with its stdout and stderr where they were, and writes its user and system CPU
+# seconds to FILE. In a subshell because bash's `time` adds up every child reaped while it
+# runs: in this script that included the callee (SIPp's uas, a background child that exits
+# during the caller's wait for quiescence), whose CPU was counted as the caller's. The
+# subshell's only child is CMD.
+timed() { # FILE CMD...
+    local file="$1"; shift
+    ( TIMEFORMAT='%U %S'; time "$@" 2>&3 ) 3>&2 2>"$file"
+}
+
 uac() { # TRANSPORT RATE CALLS [extra sipp args]: runs SIPp's uac to the end; sets SUCC FAIL RETR RC
+        # (UAC_TIME_FILE set: its CPU seconds go there, as `timed` writes them)
     local t="$1" rate="$2" calls="$3"; shift 3
     rm -f "$WORK/stat.csv"
     local to=$(( calls / (rate > 0 ? rate : 1) + HOLD_MS / 1000 + 30 ))
     local t0; t0=$(date +%s.%N)
     local pin=(); [ -z "${UAC_CPUS:-}" ] || pin=(taskset -c "$UAC_CPUS")
+    local pre=(); [ -z "${UAC_TIME_FILE:-}" ] || pre=(timed "$UAC_TIME_FILE")
     set +e
-    "${pin[@]}" sipp -sn uac "127.0.0.1:$SUT_PORT" -s bench -i 127.0.0.1 -p "$UAC_PORT" -t "$t" \
+    "${pre[@]}" "${pin[@]}" sipp -sn uac "127.0.0.1:$SUT_PORT" -s bench -i 127.0.0.1 -p "$UAC_PORT" -t "$t" \
         -r "$rate" -m "$calls" -d "$HOLD_MS" -buff_size $BUF -nostdin -aa \
         -recv_timeout 5000 -timeout "${to}s" \
         -trace_stat -stf "$WORK/stat.csv" -fd 1 "$@" >"$WORK/uac.out" 2>&1 </dev/null
@@ -175,8 +187,8 @@ probe() { # TARGET RATE -> 0 if clean
 
 # ---- outbound: the target calls SIPp's uas ------------------------------------------------
 # SIPp's uas answers on SUT_PORT and exits by itself after CALLS calls; the caller (the
-# target) binds UAC_PORT. CPU_S is set to the caller's user+sys CPU seconds (bash `time`
-# around the whole process: start-up and the wait for quiescence included).
+# target) binds UAC_PORT. CPU_S is set to the caller's user+sys CPU seconds (`timed` around
+# the whole process: start-up and the wait for quiescence included; the callee's not).
 callee_start() { # CALLS
     rm -f "$WORK/uas.csv"
     sipp -sn uas -i 127.0.0.1 -p "$SUT_PORT" -t u1 -m "$1" -buff_size $BUF -nostdin \
@@ -196,17 +208,17 @@ callee_end() { # waits for the uas to exit (bounded); sets UAS_FAIL UAS_RETR
 
 caller() { # TARGET RATE CALLS QUIESCE_S: runs the caller to the end; sets SUCC FAIL RETR RC ACHIEVED CPU_S
     local rate="$2" calls="$3" quiesce="$4"
-    TIMEFORMAT='%U %S'
     OUT_RECORDS=n/a; OUT_QUIESCENT=n/a   # linedrop's alone (SIPp keeps no records)
     case "$1" in
         linedrop-out)
             rm -f "$WORK"/out.db*
             set +e
-            { time RUST_LOG="${RUST_LOG:-warn}" "$LINEDROP_BIN" --db "$WORK/out.db" bench-dial \
+            timed "$WORK/time.out" env RUST_LOG="${RUST_LOG:-warn}" "$LINEDROP_BIN" \
+                --db "$WORK/out.db" bench-dial \
                 --to "sip:service@127.0.0.1:$SUT_PORT" --sip "127.0.0.1:$UAC_PORT" \
                 --calls "$calls" --rate "$rate" --hold-ms "$HOLD_MS" --socket-buffer $BUF \
                 --t1-ms "${T1_MS:-500}" --t4-ms "${T4_MS:-5000}" --quiesce-s "$quiesce" \
-                >"$WORK/dial.out" 2>"$WORK/dial.err" ; } 2>"$WORK/time.out"
+                >"$WORK/dial.out" 2>"$WORK/dial.err"
             RC=$?
             set -e
             local line; line=$(grep '^bench-dial:' "$WORK/dial.out" || echo none)
@@ -215,7 +227,9 @@ caller() { # TARGET RATE CALLS QUIESCE_S: runs the caller to the end; sets SUCC 
             ACHIEVED=$(field achieved_cps); OUT_RECORDS=$(field records); OUT_QUIESCENT=$(field quiescent)
             [ -n "$SUCC" ] || { SUCC=0; FAIL=$calls; RETR=0; ACHIEVED=0; cat "$WORK/dial.err" >&2; } ;;
         sipp-uac-out)
-            { time uac u1 "$rate" "$calls" ; } 2>"$WORK/time.out" ;;
+            UAC_TIME_FILE="$WORK/time.out"
+            uac u1 "$rate" "$calls"
+            UAC_TIME_FILE="" ;;
         *) echo "unknown outbound target $1" >&2; return 2 ;;
     esac
     CPU_S=$(awk '{print $1 + $2}' "$WORK/time.out")
