@@ -9,8 +9,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::net::UdpSocket;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 
 use super::udp::DATAGRAM_MAX;

@@ -15,7 +15,7 @@ use crate::message::{
 pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE";
 
 /// Appends `ip` as a SIP host: what `Host`'s `Display` writes, IPv4 without `fmt`.
-pub(crate) fn push_host(out: &mut String, ip: IpAddr) {
+fn push_host(out: &mut String, ip: IpAddr) {
     match ip {
         IpAddr::V4(a) => out.push_str(Digits::of_ipv4(a).as_str()),
         IpAddr::V6(_) => out.push_str(&host_of(ip).to_string()),
@@ -321,7 +321,10 @@ mod tests {
             ("127.0.0.1:5060", "127.0.0.1:5061"),
             ("[::1]:5060", "[::1]:15062"),
         ] {
-            let (mut ua, _) = placed(udp, tcp);
+            let (mut ua, leg) = placed(udp, tcp);
+            // The Call-ID's host is the address as `IpAddr` writes it, as it always was.
+            let ip = udp.parse::<SocketAddr>().expect("literal").ip();
+            assert!(leg.call_id.ends_with(&format!("@{ip}")), "{}", leg.call_id);
             for t in [Transport::Udp, Transport::Tcp] {
                 let want = ua.via(t, "z9hG4bKabc").to_string();
                 assert_eq!(ua.via_text(t, "z9hG4bKabc"), want);

@@ -40,8 +40,11 @@ impl SipProvider {
         let user = target_user(&local_uri);
         let local_tag = self.ids.tag();
         let local_ip = self.local_addr(peer.transport).ip();
-        let mut host = String::with_capacity(40);
-        build::push_host(&mut host, local_ip);
+        // The address as `IpAddr` writes it (an IPv6 one without brackets), IPv4 without `fmt`.
+        let host = match local_ip {
+            std::net::IpAddr::V4(a) => crate::message::Digits::of_ipv4(a).as_str().to_owned(),
+            std::net::IpAddr::V6(a) => a.to_string(),
+        };
         let call_id: Arc<str> = self.ids.call_id(&host).into();
         let branch = self.ids.branch();
         let via = self.via_text(peer.transport, &branch);
