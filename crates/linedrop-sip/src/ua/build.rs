@@ -22,6 +22,20 @@ fn push_host(out: &mut String, ip: IpAddr) {
     }
 }
 
+/// A From or To we send: `<uri>`, and `;tag=` if there is one (written without `fmt`:
+/// every request we send has both).
+pub(crate) fn party(uri: &str, tag: Option<&str>) -> String {
+    let mut out = String::with_capacity(uri.len() + tag.map_or(2, |t| t.len() + 7));
+    out.push('<');
+    out.push_str(uri);
+    out.push('>');
+    if let Some(tag) = tag {
+        out.push_str(";tag=");
+        out.push_str(tag);
+    }
+    out
+}
+
 pub(crate) fn host_of(ip: IpAddr) -> Host {
     match ip {
         IpAddr::V4(v4) => Host::Ipv4(v4),
@@ -162,20 +176,9 @@ impl SipProvider {
 
     /// From and To of an in-dialog request we send.
     fn dialog_parties(&self, leg: &Leg) -> (String, String) {
-        let tagged = |uri: &str, tag: Option<&str>| {
-            let mut out = String::with_capacity(uri.len() + tag.map_or(2, |t| t.len() + 7));
-            out.push('<');
-            out.push_str(uri);
-            out.push('>');
-            if let Some(tag) = tag {
-                out.push_str(";tag=");
-                out.push_str(tag);
-            }
-            out
-        };
         (
-            tagged(&leg.local_uri, Some(&leg.local_tag)),
-            tagged(&leg.remote_uri, leg.remote_tag.as_deref()),
+            party(&leg.local_uri, Some(&leg.local_tag)),
+            party(&leg.remote_uri, leg.remote_tag.as_deref()),
         )
     }
 

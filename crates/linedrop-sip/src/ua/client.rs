@@ -52,14 +52,8 @@ impl SipProvider {
         let offer = sdp::offer(session, local_ip, self.cfg.media_port);
         let remote_uri = target.to_string();
         // Headers as text (every call places one INVITE): `fmt` cost more than the bytes.
-        let mut from = String::with_capacity(local_uri.len() + local_tag.len() + 7);
-        for part in ["<", &local_uri, ">;tag=", &local_tag] {
-            from.push_str(part);
-        }
-        let mut to = String::with_capacity(remote_uri.len() + 2);
-        for part in ["<", &remote_uri, ">"] {
-            to.push_str(part);
-        }
+        let from = build::party(&local_uri, Some(&local_tag));
+        let to = build::party(&remote_uri, None);
         let mut invite = crate::message::Request::new(Method::Invite, target.clone());
         let h = invite.headers_mut();
         h.push_str(HeaderName::Via, &via);

@@ -387,7 +387,7 @@ impl SipProvider {
         } else {
             Method::Invite
         };
-        let mut req = self.in_dialog(&mut leg, method);
+        let (mut req, branch) = self.in_dialog_branch(&mut leg, method);
         let user = super::receive::user_of(&leg.local_uri);
         let contact = self.contact(&user, leg.peer.transport);
         let h = req.headers_mut();
@@ -403,7 +403,6 @@ impl SipProvider {
             req.set_body(leg.local_sdp.clone().unwrap_or_default().into_bytes());
         }
         let peer = super::build::next_hop(&leg);
-        let branch = top_branch(&req);
         let bytes: crate::transaction::Wire = req.to_bytes().into();
         leg.timers.refresh_req = Some(Box::new(req));
         self.legs.insert(call, leg);
@@ -433,10 +432,9 @@ impl SipProvider {
         let Some(mut leg) = self.legs.remove(&call) else {
             return;
         };
-        let req = self.in_dialog(&mut leg, Method::Options);
+        let (req, branch) = self.in_dialog_branch(&mut leg, Method::Options);
         let peer = super::build::next_hop(&leg);
         self.legs.insert(call, leg);
-        let branch = top_branch(&req);
         let t = NonInviteClient::new(
             now,
             self.tsx_timers(),
@@ -521,13 +519,4 @@ fn raises(session: Option<Session>, resp: &Response) -> bool {
         (Some(s), Some(m)) => Duration::from_secs(m) > s.interval,
         _ => false,
     }
-}
-
-/// The branch of a request's top Via.
-fn top_branch(req: &Request) -> String {
-    req.headers()
-        .with_top_via(|v| v.branch().map(str::to_owned))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
 }
