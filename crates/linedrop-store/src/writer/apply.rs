@@ -3,14 +3,12 @@
 //! when a reader asks), and deletes each segment once its records are committed. A call
 //! still open at the end of a round waits for the next one ([`HeldBack`]).
 
-use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use linedrop_core::IdMap;
-
+use super::round::{HeldBack, Lists};
 use super::{backoff, lock, OnApply, Seq, Shared, StopGuard, CLOSE_ATTEMPTS};
 use crate::error::StoreError;
 use crate::record::Record;
@@ -118,6 +116,7 @@ fn run<S: Store>(
     let mut pending: Vec<Record> = Vec::new();
     let mut sealed: Vec<PathBuf> = Vec::new();
     let mut held = HeldBack::default();
+    let mut lists = Lists::default();
     // Records taken since the last successful round, before coalescing: what the stats count.
     let mut taken: u64 = 0;
     let mut through: Seq = 0;
@@ -131,7 +130,7 @@ fn run<S: Store>(
             !retry && h.sealed.is_empty() && !asked && !h.closing
         };
         let before = through;
-        let (closing, may_hold) = {
+        let (closing, may_hold, round) = {
             let handed = lock(&queue.handed);
             let (mut handed, waited) = queue
                 .wake
@@ -152,9 +151,12 @@ fn run<S: Store>(
             // new is quiet.
             let quiet = quiet && handed.sealed.is_empty();
             let asked = handed.wanted > applied && handed.through > applied;
-            taken += handed.records.len() as u64;
+            let round = handed.records.len();
+            taken += round as u64;
             if pending.is_empty() {
-                // Most rounds: take the batch as it is rather than copy every record.
+                // Most rounds: take the batch as it is rather than copy every record, and
+                // leave the senders the emptied list of the last round, which has room for
+                // one (see `Lists`).
                 std::mem::swap(&mut pending, &mut handed.records);
             } else {
                 pending.append(&mut handed.records);
@@ -162,7 +164,7 @@ fn run<S: Store>(
             sealed.append(&mut handed.sealed);
             through = through.max(handed.through);
             let closing = handed.closing;
-            (closing, !(quiet || asked || closing || retry))
+            (closing, !(quiet || asked || closing || retry), round)
         };
         // What was held back was handed over first, so it goes first: coalescing keeps the
         // order of first appearance, and the first `carried` records are those calls.
@@ -170,13 +172,9 @@ fn run<S: Store>(
         held.originals = 0;
         // Each record is moved once, into the merged list (a record is a few hundred bytes:
         // appending one list to the other first copied the round's records once more).
-        let (merged, originals) = coalesce(
-            carried + pending.len(),
-            held.records.drain(..).chain(pending.drain(..)),
-        );
-        pending = merged;
+        lists.coalesce(&mut held.records, &mut pending);
         if may_hold {
-            held.take_open(&mut pending, &originals, carried);
+            held.take_open(&mut pending, &mut lists, carried);
         }
         let result = if pending.is_empty() {
             Ok(())
@@ -190,6 +188,7 @@ fn run<S: Store>(
                     on_apply(&pending);
                 }
                 pending.clear();
+                lists.trim(&mut pending, &mut held, round);
                 // The store has them: the segments may go, except those that may hold a
                 // record held back, which go after the next round. One that cannot be
                 // deleted is only replayed (harmlessly) at the next start.
@@ -239,81 +238,8 @@ fn run<S: Store>(
     }
 }
 
-/// Calls still open at the end of a round, kept out of the store until the next one.
-///
-/// A call's record is written when it is created and again when it ends; a round that
-/// has both writes one row, a call that spans two rounds costs two (the second an
-/// update, as dear as the insert: `bench/`'s calls of half a second spanned rounds half
-/// the time). So an open call's record taken in a round waits for the next round, where
-/// its end, if it has come, replaces it. Only once: a record held back is written in the
-/// next round whatever it holds. Nothing is held back from a round a reader asked for, a
-/// retry, the last round, or a round after a quiet spell, which is when what is held
-/// goes in. The journal keeps every record held back: the segments sealed with it stay
-/// until it is in the store.
-#[derive(Default)]
-struct HeldBack {
-    /// Coalesced, one per call, in the order handed over.
-    records: Vec<Record>,
-    /// How many records handed over these stand for (the stats count those).
-    originals: u64,
-    /// Sealed segments that may hold them.
-    segments: Vec<PathBuf>,
-}
-
-impl HeldBack {
-    /// Moves the open records of `pending` that were not held back before (those from
-    /// index `carried` on) here, keeping the order of the rest.
-    fn take_open(&mut self, pending: &mut Vec<Record>, originals: &[u32], carried: usize) {
-        let all = std::mem::replace(pending, Vec::with_capacity(pending.len()));
-        for ((i, record), &n) in all.into_iter().enumerate().zip(originals) {
-            if i < carried || record.completed {
-                pending.push(record);
-            } else {
-                self.originals += u64::from(n);
-                self.records.push(record);
-            }
-        }
-    }
-}
-
-/// One record per call (of `records`, about `len` of them), with the same effect on the
-/// store as writing them all in order: a call's first completed record wins over every
-/// later one, and otherwise its last open record does; its creation time is the one first
-/// written, as the upsert keeps it. The calls keep the order of their first record; beside
-/// each, how many records it stands for.
-///
-/// With a store commit per second, most calls shorter than that have both their records in
-/// one round, and half the upserts go ([`HeldBack`] catches most of the rest).
-fn coalesce(len: usize, records: impl IntoIterator<Item = Record>) -> (Vec<Record>, Vec<u32>) {
-    // Call ids are this process's own, not a peer's: the cheap hash is safe.
-    let mut index: IdMap<_, usize> = IdMap::default();
-    index.reserve(len);
-    let mut out: Vec<Record> = Vec::with_capacity(len);
-    let mut originals: Vec<u32> = Vec::with_capacity(len);
-    for record in records {
-        match index.entry(record.id) {
-            Entry::Vacant(e) => {
-                e.insert(out.len());
-                out.push(record);
-                originals.push(1);
-            }
-            Entry::Occupied(e) => {
-                let at = *e.get();
-                originals[at] += 1;
-                let kept = &mut out[at];
-                if !kept.completed {
-                    let created_at = kept.created_at;
-                    *kept = record;
-                    kept.created_at = created_at;
-                }
-            }
-        }
-    }
-    (out, originals)
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc;
     use std::time::{SystemTime, UNIX_EPOCH};
@@ -364,7 +290,8 @@ mod tests {
         }
     }
 
-    fn record(id: u64, completed: bool) -> Record {
+    /// A record of call `id`, created `id` seconds after the epoch.
+    pub(in crate::writer) fn record(id: u64, completed: bool) -> Record {
         Record {
             id: CallId(id),
             direction: Direction::Inbound,
@@ -524,6 +451,58 @@ mod tests {
         assert_eq!(rig.applier.join().expect("applier thread"), Ok(()));
         let rest: Vec<_> = rig.batches.try_iter().flatten().collect();
         assert_eq!(rest, [(9, false)]);
+    }
+
+    /// The room of the list the senders fill next.
+    fn senders_room(rig: &Rig) -> usize {
+        lock(&rig.queue.handed).records.capacity()
+    }
+
+    /// Hands over `calls` calls from `first` on, each created and ended in the round, and
+    /// waits for the round's batch.
+    fn round_of(rig: &Rig, first: u64, calls: u64, seal: u32) {
+        let records = (first..first + calls).flat_map(|id| [record(id, false), record(id, true)]);
+        rig.queue.hand(records, 2 * (first + calls - 1));
+        rig.seal(seal);
+        assert_eq!(rig.next().len(), calls as usize);
+    }
+
+    #[test]
+    fn the_senders_get_a_list_with_room_for_a_round_and_a_bursts_room_goes_after_it() {
+        let rig = Rig::new(Duration::from_secs(3600));
+        // Two records a call, one row: the merged list is half a round. The list the
+        // senders get back (from the round before: none in the first) must hold a whole
+        // one, or they grow it (copying every record) all round long.
+        let (calls, mut next) = (3_000, 1);
+        round_of(&rig, next, calls, 1);
+        next += calls;
+        for seal in 2..=4 {
+            round_of(&rig, next, calls, seal);
+            next += calls;
+            assert!(
+                senders_room(&rig) >= 2 * calls as usize,
+                "round {seal}: room for {} of {} records",
+                senders_room(&rig),
+                2 * calls
+            );
+        }
+        // A burst, then quiet rounds: from the second on, the three lists pass through the
+        // senders' hands in turn, each trimmed on the way.
+        round_of(&rig, next, 100_000, 5);
+        next += 100_000;
+        round_of(&rig, next, 10, 6);
+        next += 10;
+        for seal in 7..=9 {
+            round_of(&rig, next, 10, seal);
+            next += 10;
+            let room = senders_room(&rig);
+            assert!(
+                room <= 4 * 1024,
+                "round {seal}: a burst's room kept: {room}"
+            );
+        }
+        rig.queue.close();
+        assert_eq!(rig.applier.join().expect("applier thread"), Ok(()));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod apply;
 mod beat;
 mod held;
+mod round;
 
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
