@@ -20,12 +20,11 @@ const MIN_KEEP: usize = 1024;
 /// A round is about a second of records, a few hundred bytes each: a few MiB at a few
 /// thousand calls a second. Allocated afresh each round, every list faulted in new pages
 /// (mimalloc gives freed memory back to the system after its `purge_delay`, one second:
-/// about a round), and the senders' list,
-/// which started each round smaller than a round, was copied as it grew: at 4,000 calls/s
-/// on the benchmark's VM, ~4 % of the daemon's profile was the kernel zeroing those pages
-/// (huge pages). Kept, a round in a steady load allocates nothing here, and the daemon's
-/// page faults per call fell from 0.16 to 0.04 (its CPU per call moved less than the
-/// benchmark's noise: `BENCHMARKS.md`).
+/// about a round), and the senders' list, which started each round smaller than a round,
+/// was copied as it grew: at 4,000 calls/s on the benchmark's VM, ~4 % of the daemon's
+/// profile was the kernel zeroing those pages (huge pages). Kept, a round in a steady load
+/// allocates nothing here, and the daemon's page faults per call fell from 0.16 to 0.04
+/// (its CPU per call moved less than the benchmark's noise: `BENCHMARKS.md`).
 #[derive(Default)]
 pub(super) struct Lists {
     /// Empty between the steps of a round: where the next step's output goes.
