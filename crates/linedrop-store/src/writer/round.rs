@@ -29,7 +29,8 @@ const MIN_KEEP: usize = 1024;
 pub(super) struct Lists {
     /// Empty between the steps of a round: where the next step's output goes.
     spare: Vec<Record>,
-    /// Where each call's record is in the merged list.
+    /// Where each call's record is in the merged list. Call ids are this process's own,
+    /// not a peer's: the cheap hash is safe.
     index: IdMap<CallId, usize>,
     /// Beside each merged record, how many handed-over records it stands for.
     originals: Vec<u32>,
@@ -61,13 +62,10 @@ impl Lists {
                     originals.push(1);
                 }
                 Entry::Occupied(e) => {
+                    // `index` and `out` are filled together: `at` is always in both.
                     let at = *e.get();
-                    if let Some(n) = originals.get_mut(at) {
-                        *n += 1;
-                    }
-                    let Some(kept) = out.get_mut(at) else {
-                        continue;
-                    };
+                    originals[at] += 1;
+                    let kept = &mut out[at];
                     if !kept.completed {
                         let created_at = kept.created_at;
                         *kept = record;
@@ -129,9 +127,9 @@ impl HeldBack {
         lists: &mut Lists,
         carried: usize,
     ) {
+        // `spare` is empty after `coalesce`: `pending` becomes an empty list with room.
         let all = &mut lists.spare;
         std::mem::swap(pending, all);
-        pending.clear();
         for (i, record) in all.drain(..).enumerate() {
             if i < carried || record.completed {
                 pending.push(record);
