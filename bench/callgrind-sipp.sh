@@ -19,7 +19,8 @@ one() { # CALLS -> prints the Ir of SIPp's uas over CALLS calls (it exits after 
     for i in $(seq 1 100); do ss -Hlun "sport = :$PORT" | grep -q . && break; sleep 0.2; done
     sipp -sn uac "127.0.0.1:$PORT" -i 127.0.0.1 -p $((PORT + 1)) -t u1 -r "$RATE" -m "$calls" \
         -d "$HOLD_MS" -nostdin -aa -recv_timeout 10000 -timeout 120s \
-        >"$W/uac-$calls.out" 2>&1 </dev/null || { echo "sipp uac rc=$? for $calls calls" >&2; exit 1; }
+        >"$W/uac-$calls.out" 2>&1 </dev/null || {
+        echo "sipp uac rc=$? for $calls calls" >&2; kill "$uas" 2>/dev/null; exit 1; }
     wait "$uas" || true
     awk '/^(summary|totals):/{print $2; exit}' "$W/cg-$calls"
 }
