@@ -60,7 +60,7 @@ fn uri_params() -> impl Strategy<Value = Params> {
     .prop_map(|v| {
         Params(
             v.into_iter()
-                .map(|(name, value)| Param { name, value })
+                .map(|(name, value)| Param::of(&name, value.as_deref()))
                 .collect(),
         )
     })
@@ -124,7 +124,7 @@ fn header_params() -> impl Strategy<Value = Params> {
     .prop_map(|v| {
         Params(
             v.into_iter()
-                .map(|(name, value)| Param { name, value })
+                .map(|(name, value)| Param::of(&name, value.as_deref()))
                 .collect(),
         )
     })

@@ -384,7 +384,7 @@ fn escapes_are_kept_and_decodable() {
     let name = uri
         .params
         .get("name")
-        .and_then(|p| p.value.as_deref())
+        .and_then(|p| p.value())
         .expect("n%61me");
     assert_eq!(
         percent_decode(name),

@@ -345,10 +345,7 @@ impl SipUri {
                 if let Some(v) = value {
                     check(v, is_param_char, UriError::BadParam)?;
                 }
-                params.push(Param {
-                    name: name.to_owned(),
-                    value: value.map(str::to_owned),
-                });
+                params.push(Param::of(name, value));
             }
         }
         let mut headers = Vec::new();

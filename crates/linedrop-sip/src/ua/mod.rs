@@ -465,7 +465,8 @@ impl SipProvider {
         if let Some(c) = entry.call {
             self.tsx_by_call.get_or_default(c).push(id);
         }
-        self.tsx.insert(id, Box::new(entry));
+        // A fresh id: no older stage is searched for it.
+        self.tsx.insert_fresh(id, Box::new(entry));
         self.sync_tsx(now, id);
         id
     }
@@ -518,12 +519,10 @@ impl SipProvider {
             }
             self.unindex(&entry.key.0, entry.key.1, id);
             if let Some(c) = entry.call {
-                if let Some(ids) = self.tsx_by_call.get_mut(&c) {
+                self.tsx_by_call.update(&c, |ids| {
                     ids.retain(|t| *t != id);
-                    if ids.is_empty() {
-                        self.tsx_by_call.remove(&c);
-                    }
-                }
+                    !ids.is_empty()
+                });
             }
             let retrans = entry.tsx.machine_ref().retransmissions();
             self.stats.retransmissions += u64::from(retrans);
@@ -548,14 +547,12 @@ impl SipProvider {
     /// Takes transaction `id` out of the index under `branch` and `m`. A newer transaction
     /// may have taken the key; only our own slot is cleared.
     fn unindex(&mut self, branch: &str, m: MethodKey, id: u64) {
-        if let Some(b) = self.tsx_index.get_mut(branch) {
+        self.tsx_index.update(branch, |b| {
             if b.get(m) == Some(id) {
                 b.set(m, None);
-                if b.is_empty() {
-                    self.tsx_index.remove(branch);
-                }
             }
-        }
+            !b.is_empty()
+        });
     }
 
     /// The timers for a new transaction: one table shared by all of them, not a copy

@@ -15,8 +15,9 @@
 //! on the way to 500,000 or 2M entries).
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
 
 /// The smallest stage: below this, stages would come and go every few calls.
 const MIN_STAGE: usize = 1024;
@@ -34,18 +35,25 @@ const MERGE_BELOW: usize = 4096;
 /// not the pause of a whole table.
 const MERGE_MOST: usize = 65_536;
 
+/// One stage: a table of entries, all placed by the one hasher of their [`Staged`], so a
+/// key is hashed once for every stage an operation tries (std's `HashMap` hashed it again
+/// in each: a branch through SipHash two or three times for a lookup that missed, and as
+/// often again for the insert that followed).
+type Stage<K, V> = HashTable<(K, V)>;
+
 /// A hash map in stages; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Staged<K, V, S> {
     /// The stage taking inserts.
-    current: HashMap<K, V, S>,
+    current: Stage<K, V>,
     /// Inserts `current` may still take without growing.
     budget: usize,
     /// Older stages, oldest first: read and removed from, never inserted into.
-    older: Vec<HashMap<K, V, S>>,
+    older: Vec<Stage<K, V>>,
     /// The last older stage to empty, kept (empty) to be the next stage if its room suits:
     /// see [`Staged::make_room`].
-    spare: Option<HashMap<K, V, S>>,
+    spare: Option<Stage<K, V>>,
+    hasher: S,
     /// Stages allocated so far (tests).
     #[cfg(test)]
     allocated: usize,
@@ -54,20 +62,26 @@ pub(crate) struct Staged<K, V, S> {
 impl<K: Eq + Hash, V, S: BuildHasher + Default> Default for Staged<K, V, S> {
     fn default() -> Self {
         Self {
-            current: HashMap::default(),
+            current: HashTable::new(),
             budget: 0,
             older: Vec::new(),
             spare: None,
+            hasher: S::default(),
             #[cfg(test)]
             allocated: 0,
         }
     }
 }
 
+/// Whether an entry holds `key`.
+fn is<'a, K: Borrow<Q>, V, Q: Eq + ?Sized>(key: &'a Q) -> impl Fn(&(K, V)) -> bool + 'a {
+    move |(k, _)| k.borrow() == key
+}
+
 impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
     /// Entries in all stages.
     pub(crate) fn len(&self) -> usize {
-        self.current.len() + self.older.iter().map(HashMap::len).sum::<usize>()
+        self.current.len() + self.older.iter().map(HashTable::len).sum::<usize>()
     }
 
     #[cfg(test)]
@@ -75,14 +89,26 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         self.len() == 0
     }
 
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.current
-            .get(key)
-            .or_else(|| self.older.iter().rev().find_map(|s| s.get(key)))
+        let hash = self.hash(key);
+        // The current stage first, outside the loop: nearly every hit is there, and a
+        // chained iterator cost more than the search.
+        if let Some((_, v)) = self.current.find(hash, is(key)) {
+            return Some(v);
+        }
+        self.older
+            .iter()
+            .rev()
+            .find_map(|s| s.find(hash, is(key)))
+            .map(|(_, v)| v)
     }
 
     pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
@@ -98,20 +124,36 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        std::iter::once(&mut self.current)
-            .chain(self.older.iter_mut().rev())
-            .find_map(|s| s.get_mut(key))
+        let hash = self.hash(key);
+        // By bucket index, as in `get_or_default`; the current stage first, as in `get`.
+        if let Some(i) = self.current.find_bucket_index(hash, is(key)) {
+            return self.current.get_bucket_mut(i).map(|(_, v)| v);
+        }
+        self.older
+            .iter_mut()
+            .rev()
+            .find_map(|s| s.find_mut(hash, is(key)))
+            .map(|(_, v)| v)
     }
 
     /// Inserts into the current stage (after taking `key` out of an older one, so no key is
     /// ever in two stages); returns the value it replaced.
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if let Some(v) = self.current.get_mut(&key) {
+        let hash = self.hash(&key);
+        if let Some((_, v)) = self.current.find_mut(hash, is(&key)) {
             return Some(std::mem::replace(v, value));
         }
-        let old = self.remove_older(&key);
-        self.put_new(key, value);
+        let old = self.remove_older(hash, &key);
+        self.put_new(hash, key, value);
         old
+    }
+
+    /// Inserts `key`, which the caller knows is in no stage (a fresh id), into the current
+    /// stage without looking for it in the older ones.
+    pub(crate) fn insert_fresh(&mut self, key: K, value: V) {
+        debug_assert!(!self.contains_key(&key), "a fresh key already held");
+        let hash = self.hash(&key);
+        self.put_new(hash, key, value);
     }
 
     /// The value of `key`, inserted as `V::default()` if it is in no stage.
@@ -119,12 +161,15 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
     where
         V: Default,
     {
-        if !self.current.contains_key(&key) {
-            let value = self.remove_older(&key).unwrap_or_default();
-            return self.put_new(key, value);
+        let hash = self.hash(&key);
+        // By bucket index: a reference found in the current stage could not be returned
+        // past the borrow of the search.
+        if let Some(i) = self.current.find_bucket_index(hash, is(&key)) {
+            let (_, v) = self.current.get_bucket_mut(i).expect("a bucket just found");
+            return v;
         }
-        // There already: the entry inserts nothing.
-        self.current.entry(key).or_default()
+        let value = self.remove_older(hash, &key).unwrap_or_default();
+        self.put_new(hash, key, value)
     }
 
     pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
@@ -132,52 +177,103 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let value = self.current.remove(key).or_else(|| self.remove_older(key));
-        if self.current.is_empty() && self.older.is_empty() {
-            // Nothing left (the load stopped): nothing to keep room for.
-            self.spare = None;
-        }
+        let hash = self.hash(key);
+        let value = match self.current.find_entry(hash, is(key)) {
+            Ok(e) => Some(e.remove().0 .1),
+            Err(_) => self.remove_older(hash, key),
+        };
+        self.drop_empty();
         value
     }
 
-    /// Every entry, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.current
-            .iter()
-            .chain(self.older.iter().flat_map(HashMap::iter))
+    /// After a removal: drops the older stages that have emptied, and the spare too once
+    /// nothing is left (the load stopped: nothing to keep room for).
+    fn drop_empty(&mut self) {
+        self.drop_empty_older();
+        if self.current.is_empty() && self.older.is_empty() {
+            self.spare = None;
+        }
     }
 
-    /// Every value, in no particular order.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
-        self.current
-            .values()
-            .chain(self.older.iter().flat_map(HashMap::values))
-    }
-
-    /// Puts `key`, in no stage yet, into the current stage, making a new one first if the
-    /// current one has taken all it was sized for.
-    fn put_new(&mut self, key: K, value: V) -> &mut V {
-        self.make_room();
-        self.budget -= 1;
-        self.current.entry(key).or_insert(value)
-    }
-
-    /// Takes `key` out of an older stage, dropping the stage if that empties it.
-    fn remove_older<Q>(&mut self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let i = self.older.iter().rposition(|s| s.contains_key(key))?;
-        let value = self.older[i].remove(key);
-        if self.older[i].is_empty() {
+    /// Drops the older stages that have emptied, the last to go kept as the spare.
+    fn drop_empty_older(&mut self) {
+        while let Some(i) = self.older.iter().position(HashTable::is_empty) {
             let mut stage = self.older.remove(i);
             // Removals leave some slots marked deleted, which count against the room left
             // until the table is reset; draining an empty table resets it (`clear` does not).
             stage.drain();
             self.spare = Some(stage);
         }
-        value
+    }
+
+    /// Lets `keep` change the value of `key`, if it is in a stage, and removes the entry if
+    /// `keep` says so: one search where a `get_mut` and a `remove` made two.
+    pub(crate) fn update<Q>(&mut self, key: &Q, keep: impl FnOnce(&mut V) -> bool)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let stages = std::iter::once(&mut self.current).chain(self.older.iter_mut().rev());
+        let mut emptied = false;
+        for stage in stages {
+            let Ok(mut entry) = stage.find_entry(hash, is(key)) else {
+                continue;
+            };
+            if !keep(&mut entry.get_mut().1) {
+                let (_, rest) = entry.remove();
+                emptied = rest.into_table().is_empty();
+            }
+            break;
+        }
+        if emptied {
+            self.drop_empty();
+        }
+    }
+
+    /// Every entry, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.current
+            .iter()
+            .chain(self.older.iter().flat_map(HashTable::iter))
+            .map(|(k, v)| (k, v))
+    }
+
+    /// Every value, in no particular order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// Puts `key`, in no stage yet, into the current stage, making a new one first if the
+    /// current one has taken all it was sized for.
+    fn put_new(&mut self, hash: u64, key: K, value: V) -> &mut V {
+        self.make_room();
+        self.budget -= 1;
+        let hasher = &self.hasher;
+        let (_, v) = self
+            .current
+            .insert_unique(hash, (key, value), |(k, _)| hasher.hash_one(k))
+            .into_mut();
+        v
+    }
+
+    /// Takes `key` (hashed to `hash`) out of an older stage, dropping the stage if that
+    /// empties it.
+    fn remove_older<Q>(&mut self, hash: u64, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let (i, value) = self
+            .older
+            .iter_mut()
+            .enumerate()
+            .rev()
+            .find_map(|(i, s)| Some((i, s.find_entry(hash, is(key)).ok()?.remove().0 .1)))?;
+        if self.older[i].is_empty() {
+            self.drop_empty_older();
+        }
+        Some(value)
     }
 
     /// Makes a new current stage when the current one has taken all the inserts it was
@@ -197,7 +293,7 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
             return;
         }
         let len = self.len();
-        let previous = std::mem::replace(&mut self.current, HashMap::with_hasher(S::default()));
+        let previous = std::mem::replace(&mut self.current, HashTable::new());
         self.older.push(previous);
         // Small stages (tiny ones, the last one too, and those under an eighth of all
         // entries, see `MERGE_MOST`) move into the new one, which has room for them besides
@@ -206,7 +302,7 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
         let (small, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.older)
             .into_iter()
             .partition(|s| s.len() < below);
-        let merged: usize = small.iter().map(HashMap::len).sum();
+        let merged: usize = small.iter().map(HashTable::len).sum();
         let wanted = merged + len.max(MIN_STAGE);
         let mut stage = match self.spare.take() {
             // What `with_capacity(wanted)` gives: at least `wanted`, under twice as much.
@@ -216,11 +312,15 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
                 {
                     self.allocated += 1;
                 }
-                HashMap::with_capacity_and_hasher(wanted, S::default())
+                HashTable::with_capacity(wanted)
             }
         };
+        let hasher = &self.hasher;
+        let rehash = |(k, _): &(K, V)| hasher.hash_one(k);
         for mut s in small {
-            stage.extend(s.drain());
+            for entry in s.drain() {
+                stage.insert_unique(rehash(&entry), entry, rehash);
+            }
             // Emptied too: the largest may be the room of a later stage.
             if self
                 .spare
@@ -247,13 +347,15 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Staged<K, V, S> {
     #[cfg(test)]
     fn room(&self) -> usize {
         self.current.capacity()
-            + self.older.iter().map(HashMap::capacity).sum::<usize>()
-            + self.spare.as_ref().map_or(0, HashMap::capacity)
+            + self.older.iter().map(HashTable::capacity).sum::<usize>()
+            + self.spare.as_ref().map_or(0, HashTable::capacity)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     type Map = Staged<u64, u64, std::hash::RandomState>;
@@ -273,18 +375,27 @@ mod tests {
                 *v += 7;
                 *v
             };
-            match (x >> 20) % 5 {
+            match (x >> 20) % 6 {
                 0 | 1 => assert_eq!(map.insert(key, x), model.insert(key, x), "insert {key}"),
                 2 => assert_eq!(map.remove(&key), model.remove(&key), "remove {key}"),
                 3 => {
                     *map.get_or_default(key) += 1;
                     *model.entry(key).or_default() += 1;
                 }
-                _ => assert_eq!(
+                4 => assert_eq!(
                     map.get_mut(&key).map(bump),
                     model.get_mut(&key).map(bump),
                     "get_mut {key}"
                 ),
+                _ => {
+                    // Bumped, and removed when that makes it a multiple of three.
+                    map.update(&key, |v| bump(v) % 3 != 0);
+                    if let Some(v) = model.get_mut(&key) {
+                        if bump(v) % 3 == 0 {
+                            model.remove(&key);
+                        }
+                    }
+                }
             }
         }
         assert_eq!(map.len(), model.len());

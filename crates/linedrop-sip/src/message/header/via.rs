@@ -238,9 +238,9 @@ impl fmt::Display for With<'_> {
         let first_of = |name: &str| v.params.iter().position(|p| p.is(name));
         for (i, p) in v.params.iter().enumerate() {
             f.write_str(";")?;
-            f.write_str(&p.name)?;
+            f.write_str(p.name())?;
             let new = self.set.iter().find(|(n, _)| first_of(n) == Some(i));
-            if let Some(value) = new.map(|(_, v)| Some(*v)).unwrap_or(p.value.as_deref()) {
+            if let Some(value) = new.map(|(_, v)| Some(*v)).unwrap_or(p.value()) {
                 f.write_str("=")?;
                 f.write_str(value)?;
             }
