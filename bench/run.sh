@@ -192,6 +192,12 @@ probe() { # TARGET RATE -> 0 if clean
     uac "$(transport_of "$1")" "$2" $(( $2 * PROBE_S ))
     stop_sut
     log "probe $1 rate=$2 achieved=$ACHIEVED (wall $ACHIEVED_WALL) rc=$RC ok=$SUCC failed=$FAIL retrans=$RETR"
+    # SIPp exits 1 when a call failed; anything else but 0 is SIPp stopping (a fatal error,
+    # such as its connection closed), whose why is only in the files the run deletes.
+    if [ "$RC" != 0 ] && [ "$RC" != 1 ]; then
+        log "SIPp's uac exited $RC; the end of its output, then of the target's:"
+        tail -n 5 "$WORK/uac.out" "$WORK/sut.log" >&2 || true
+    fi
     [ "$RC" = 0 ] && [ "$FAIL" = 0 ] && [ "$RETR" = 0 ] && [ "$SUCC" = $(( $2 * PROBE_S )) ] &&
         [ "$ACHIEVED" -ge $(( $2 * 95 / 100 )) ]   # placed within 5 % of the time asked
 }
