@@ -2,7 +2,8 @@
 //! On real sockets through the driver, with small socket buffers so that the driver's answers
 //! queue up behind the kernel's: a burst of far more than a few hundred answers to a peer
 //! that reads them afterwards is delivered in full, and a peer that never reads is closed
-//! once the writer has made no progress for the stall timeout.
+//! once the writer has made no progress for the stall timeout, or sooner if it keeps sending
+//! while the answers queued for it pass their bound.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +12,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use linedrop_core::{CallIds, Engine, EngineConfig, LineConfig, Privilege};
-use linedrop_sip::driver::{self, ChannelOutputs, DriverConfig, DriverStats, Handle, Output};
+use linedrop_sip::driver::{
+    self, ChannelOutputs, DriverConfig, DriverStats, Handle, Output, StatsSnapshot,
+};
 use linedrop_sip::ua::{SipConfig, SipProvider};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -103,6 +106,18 @@ fn options(n: usize, to: SocketAddr, me: SocketAddr) -> Vec<u8> {
     out
 }
 
+/// Polls the driver's counters until `closed` holds for them; fails at `deadline`.
+async fn wait_until(d: &Driver, deadline: Instant, closed: impl Fn(&StatsSnapshot) -> bool) {
+    while !closed(&d.stats.snapshot()) {
+        assert!(
+            Instant::now() < deadline,
+            "never closed: {:?}",
+            d.stats.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_burst_of_answers_to_a_reading_peer_is_delivered_in_full() {
     const N: usize = 2000;
@@ -153,23 +168,37 @@ async fn a_peer_that_stops_reading_is_closed_after_the_stall_timeout() {
     .await
     .expect("the driver stopped reading")
     .expect("write");
-    while d.stats.snapshot().tcp_closed == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "never closed: {:?}",
-            d.stats.snapshot()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(&d, deadline, |s| s.tcp_closed > 0).await;
     assert!(
         first_write.elapsed() >= stall,
         "closed before the stall timeout"
     );
     let s = d.stats.snapshot();
-    assert_eq!(s.tcp_closed, 1, "{s:?}");
+    assert_eq!((s.tcp_closed, s.tcp_stuck_closed), (1, 0), "{s:?}");
     assert!(
         s.io_errors >= 1,
         "the stall is counted as a write error: {s:?}"
     );
     drop(peer);
+}
+
+#[tokio::test]
+async fn a_peer_that_keeps_sending_and_never_reads_is_closed_at_the_queue_bound() {
+    // A stall timeout far beyond the test: only the bound on queued bytes can close it.
+    let d = start(Duration::from_secs(600));
+    let mut peer = connect(d.addr).await;
+    let me = peer.local_addr().expect("addr");
+    // 40,000 answers of a few hundred bytes each are several times the 4 MiB bound.
+    let requests = options(40_000, d.addr, me);
+    // Written from its own task: once the driver closes its side it stops reading, and the
+    // rest of this write waits (or fails) for as long as the test lasts.
+    let writer = tokio::spawn(async move {
+        let _ = peer.write_all(&requests).await;
+        peer
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_until(&d, deadline, |s| s.tcp_stuck_closed > 0).await;
+    let s = d.stats.snapshot();
+    assert_eq!((s.tcp_closed, s.tcp_stuck_closed), (1, 1), "{s:?}");
+    writer.abort();
 }

@@ -31,6 +31,9 @@ pub struct StatsSnapshot {
     pub tcp_closed: u64,
     /// Of those, closed by us because they sat idle and unused.
     pub tcp_idle_closed: u64,
+    /// Of those, closed by us because the bytes queued for them and not yet written passed
+    /// the bound: the peer kept sending and stopped reading, faster than the stall timeout.
+    pub tcp_stuck_closed: u64,
     /// Messages on a stream that could not be framed or parsed (the fatal ones closed the
     /// connection).
     pub framing_errors: u64,
@@ -51,13 +54,14 @@ pub(crate) enum Counter {
     TcpConnectFailed,
     TcpClosed,
     TcpIdleClosed,
+    TcpStuckClosed,
     FramingErrors,
     IoErrors,
     SendFailures,
 }
 
 impl Counter {
-    const COUNT: usize = 11;
+    const COUNT: usize = 12;
 }
 
 impl DriverStats {
@@ -78,6 +82,7 @@ impl DriverStats {
             tcp_connect_failed: get(Counter::TcpConnectFailed),
             tcp_closed: get(Counter::TcpClosed),
             tcp_idle_closed: get(Counter::TcpIdleClosed),
+            tcp_stuck_closed: get(Counter::TcpStuckClosed),
             framing_errors: get(Counter::FramingErrors),
             io_errors: get(Counter::IoErrors),
             send_failures: get(Counter::SendFailures),

@@ -222,6 +222,8 @@ impl<O: Outputs> Driver<O> {
                 Ok(()) => Ok(()),
                 Err(SendError::Gone) => Err(t.to),
                 Err(SendError::Stuck(id)) => {
+                    // Counted rather than logged above debug: a peer can cause it at will.
+                    self.stats.bump(Counter::TcpStuckClosed);
                     tracing::debug!(conn = id.0, "connection not draining its queue: closing");
                     self.close(now, id);
                     Err(t.to)
