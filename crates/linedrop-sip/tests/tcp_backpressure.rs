@@ -188,7 +188,8 @@ async fn a_peer_that_keeps_sending_and_never_reads_is_closed_at_the_queue_bound(
     let d = start(Duration::from_secs(600));
     let mut peer = connect(d.addr).await;
     let me = peer.local_addr().expect("addr");
-    // 40,000 answers of a few hundred bytes each are several times the 4 MiB bound.
+    // 40,000 answers of about 300 bytes each (a 200 to such an OPTIONS) are about 12 MB,
+    // three times the 4 MiB bound.
     let requests = options(40_000, d.addr, me);
     // Written from its own task: once the driver closes its side it stops reading, and the
     // rest of this write waits (or fails) for as long as the test lasts.

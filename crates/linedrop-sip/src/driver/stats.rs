@@ -32,7 +32,8 @@ pub struct StatsSnapshot {
     /// Of those, closed by us because they sat idle and unused.
     pub tcp_idle_closed: u64,
     /// Of those, closed by us because the bytes queued for them and not yet written passed
-    /// the bound: the peer kept sending and stopped reading, faster than the stall timeout.
+    /// the bound before the stall timeout did: we answered faster than the peer read (it
+    /// kept sending and stopped reading, or it reads more slowly than it asks).
     pub tcp_stuck_closed: u64,
     /// Messages on a stream that could not be framed or parsed (the fatal ones closed the
     /// connection).
